@@ -1,0 +1,1 @@
+"""MongoDB access: Beanie system documents, per-entity record collections, query translation."""
