@@ -28,6 +28,8 @@ class RecordEvent:
     record: dict[str, Any] | None
     previous: dict[str, Any] | None = None
     actor: str | None = None
+    # The same for the pre_ and post_ event of one write, so the outbox can pair them.
+    write_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
