@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -42,12 +43,20 @@ def _database(settings: Settings, supervise: bool = False) -> Iterator[str]:
         db.stop()
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    # uvicorn finishes in-flight requests on SIGTERM/SIGINT, restores the previous handlers and re-raises the
+    # signal; these handlers turn that into a normal exit so the embedded database below is stopped too.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     with _database(settings, supervise=True) as url:
         os.environ["HARI_MONGODB_URL"] = url  # workers connect to the server started here
         uvicorn.run(

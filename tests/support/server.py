@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str], port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str | None], port: int | None = None, log_path: Path | None = None) -> None:
+        """``env`` is laid over this process's environment; a None value removes that variable."""
         self.port = port or free_port()
-        self.env = {**os.environ, **env, "PORT": str(self.port)}
+        merged = {**os.environ, **env, "PORT": str(self.port)}
+        self.env = {key: value for key, value in merged.items() if value is not None}
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
