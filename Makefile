@@ -34,5 +34,23 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Benchmarks: their own venv (the gateway's lock + bench/requirements.lock: matplotlib, Eve, gunicorn, ...),
+# so `make test` never needs them; wrk from Debian. See bench/README.md.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements.lock bench/requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements.lock -r bench/requirements.lock
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed .cache/bin/ferretdb
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(BENCH_VENV)/bin/python -m bench.run
+
+# Reliability drills (tests/drills): 200 clients for 60 s, the database stopped for 10 s, the gateway SIGKILLed.
+drills: install .cache/bin/ferretdb
+	$(PY) -m pytest tests/drills -m drill -v $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) .cache .data .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .cache .data .pytest_cache

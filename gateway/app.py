@@ -14,14 +14,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from pymongo.errors import DuplicateKeyError
 from starlette.responses import Response
 
-from gateway import __version__
+from gateway import __version__, ratelimit
 from gateway.config import Settings
 from gateway.embedded_db import EmbeddedFerretDB
+from gateway.errors import Conflict
 from gateway.metrics import CONTENT_TYPE_LATEST, Metrics
 from gateway.middleware import RequestMiddleware
 from gateway.passwords import Passwords
 from gateway.runtime import Runtime
+from gateway.services import webhooks
 from gateway.services.workspaces import create_workspace
+from graph.router import router as graphql_router
 from rest.errors import install_error_handlers
 from rest.responses import OrjsonResponse
 from rest.router import include_routers
@@ -67,7 +70,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await storage.init()
         runtime = Runtime(settings=settings, storage=storage, passwords=Passwords(settings))
         runtime.jwt_secret = await _shared_jwt_secret(settings, storage)
-        await create_workspace(runtime, settings.default_workspace)
+        try:
+            await create_workspace(runtime, settings.default_workspace)
+        except (DuplicateKeyError, Conflict):  # a sibling worker seeded it at the same moment: now it exists
+            await create_workspace(runtime, settings.default_workspace)
         app.state.runtime = runtime
         for start in app.state.on_start:
             await start(runtime)
@@ -95,14 +101,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=OrjsonResponse,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi",
+        openapi_url=None,  # rest/describe.py serves the 3.0 document at /api/openapi
     )
     app.state.settings = settings
     app.state.on_start = []
     app.state.on_stop = []
+    app.state.on_start.append(ratelimit.start)  # fails fast on a bad HARI_RATE_LIMIT_STORAGE
+    # Webhooks: bus handlers feeding the outbox, and the delivery worker.
+    app.state.on_start.append(webhooks.start)
+    app.state.on_stop.append(lambda: webhooks.stop(getattr(app.state, "runtime", None)))
     metrics = Metrics()
     install_error_handlers(app)
-    include_routers(app)
+    include_routers(app, max_body_size=settings.max_body_bytes)
+    app.include_router(graphql_router, max_body_size=settings.max_body_bytes)  # GraphQL (issue 6)
 
     @app.get("/metrics", include_in_schema=False)
     async def _metrics() -> Response:

@@ -114,17 +114,25 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 def _create_workspace(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.services.users import create_user_in
     from gateway.services.workspaces import create_workspace
-    from storage.documents import Role
+    from storage.documents import Role, User
+
+    password = None
+    if args.admin_email:
+        password = (
+            args.admin_password or os.environ.get("HARI_NEW_USER_PASSWORD") or getpass.getpass("Admin password: ")
+        )
 
     async def work(runtime):  # type: ignore[no-untyped-def]
-        ws = await create_workspace(runtime, args.name)
+        # With --admin-email, that user is the workspace's admin, not HARI_ADMIN_EMAIL.
+        ws = await create_workspace(runtime, args.name, bootstrap_admin=not args.admin_email)
         print(f"workspace '{ws.name}' ready (database {ws.db.name})")
         if args.admin_email:
-            password = args.admin_password or getpass.getpass("Admin password: ")
             user = await create_user_in(
                 ws, runtime.passwords, email=args.admin_email, password=password, role=Role.admin
             )
             print(f"created admin {user.email} in workspace '{ws.name}'")
+        elif await ws.model(User).find_one() is None:
+            print(f"no user yet: hari-gateway create-user --workspace {ws.name} --email E --role admin")
 
     return _with_runtime(settings, work)
 

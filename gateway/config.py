@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_password: SecretStr | None = None
     jwt_secret: SecretStr | None = None
-    jwt_algorithm: str = "HS256"
+    jwt_algorithm: str = Field("HS256", pattern=r"^HS(256|384|512)$")  # HMAC only: the secret signs and verifies
     access_token_ttl_seconds: int = 3600
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     argon2_time_cost: int = 3
@@ -49,12 +49,46 @@ class Settings(BaseSettings):
     rate_limit_login: str = "5/15minutes"
     rate_limit_bulk: str = "20/minute"
     rate_limit_anonymous: str = "120/minute"
+    api_key_touch_seconds: int = 60  # last_used_at is written at most this often per key
+
+    # GraphQL: documents past these limits are refused before they run (code query_too_complex).
+    graphql_max_depth: int = Field(10, ge=2)
+    graphql_max_aliases: int = Field(30, ge=1)
+    graphql_max_tokens: int = Field(5000, ge=100)
+    graphql_max_cost: int = Field(20000, ge=100)  # fields x page sizes, see graph/limits.py
+    graphql_connection_init_seconds: float = Field(10.0, gt=0)
+    graphql_max_subscriptions: int = Field(20, ge=1)  # per websocket connection
 
     # Webhooks
     webhook_allow_private: bool = False
     webhook_worker: bool = True
+    # Seconds before retry 1, 2, ...; tries = len + 1, then the delivery is failed.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = [5, 30, 120, 600, 3600, 21600]
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_blocking_timeout_seconds: float = Field(3.0, gt=0)
+    webhook_poll_interval_seconds: float = Field(1.0, gt=0)
+    webhook_lease_seconds: float = Field(60.0, gt=0)  # a claimed delivery is re-claimable after this
+    webhook_stage_timeout_seconds: float = Field(30.0, gt=0)  # unconfirmed outbox entries are then checked
+    webhook_concurrency: int = Field(32, ge=1)
+    webhook_concurrency_per_target: int = Field(4, ge=1)
+    webhook_secret_key: SecretStr | None = None  # encrypts stored signing secrets; default: derived from JWT secret
 
-    @field_validator("cors_origins", "base_domains", mode="before")
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("HARI_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`).")
+        return value
+
+    @field_validator("rate_limit_authenticated", "rate_limit_login", "rate_limit_bulk", "rate_limit_anonymous")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on a malformed limit such as "300/fortnight"
+        return value
+
+    @field_validator("cors_origins", "base_domains", "webhook_retry_schedule", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,4 +1,4 @@
-"""ASGI middleware for every request: request id, access log, metrics, body size limit."""
+"""ASGI middleware for every request: request id, access log, metrics."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import PayloadTooLarge
+from gateway.errors import ApiError, PayloadTooLarge
 from gateway.logs import request_id_var
 from gateway.metrics import Metrics
+from gateway.ratelimit import RateHolder, current_request
 
 access_log = logging.getLogger("hari.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -23,10 +24,6 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RequestMiddleware:
@@ -44,45 +41,32 @@ class RequestMiddleware:
         request_id = sent_id if _VALID_REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        rate_holder = RateHolder()  # filled by gateway.ratelimit while the request runs
+        rate_token = current_request.set(rate_holder)
         started = time.perf_counter()
         status = 500
-        response_started = False
-
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send, request_id)
-            self._finish(scope, 413, started)
-            request_id_var.reset(token)
-            return
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                response_started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                rate = rate_holder.tightest()
+                if rate is not None:
+                    message["headers"] += [(k.lower().encode(), v.encode()) for k, v in rate.headers().items()]
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._too_large(send, request_id)
-            status = 413
+            declared = headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                # Refused before reading it, in the envelope; streamed bodies are cut by FastAPI's max_body_size.
+                await _send_error(send_with_id, PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes."))
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             self._finish(scope, status, started)
             request_id_var.reset(token)
+            current_request.reset(rate_token)
 
     def _finish(self, scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -97,17 +81,9 @@ class RequestMiddleware:
         }
         access_log.info("request", extra=extra)
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
-        body = orjson.dumps(PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.").envelope())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _send_error(send: Send, error: ApiError) -> None:
+    body = orjson.dumps(error.envelope())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

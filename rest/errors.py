@@ -12,8 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import ApiError, ServiceUnavailable, ValidationFailed
 from rest.responses import OrjsonResponse
+from storage.transient import is_transient
 
 log = logging.getLogger("hari.errors")
+_RETRY = {"Retry-After": "1"}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -69,5 +71,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
+        if is_transient(exc):  # the database refused under contention even after retries: nothing was changed
+            log.warning("database busy: %s", exc)
+            return error_response(ServiceUnavailable("The database is busy; try again shortly.", headers=_RETRY))
         log.exception("unhandled error")
         return error_response(ApiError("An unexpected error occurred.", code="internal_error"))

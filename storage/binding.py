@@ -32,7 +32,7 @@ class Bindings:
             settings = type(
                 "Settings",
                 (),
-                {"name": template.__collection__, "indexes": list(template.__indexes__)},  # type: ignore[attr-defined]
+                {"name": template.__collection__},  # type: ignore[attr-defined]
             )
             self._bound[template] = type(
                 f"{template.__name__}_{serial}",
@@ -44,6 +44,13 @@ class Bindings:
                 },
             )
         await init_beanie(database=self.db, document_models=list(self._bound.values()))
+        # Indexes one createIndexes call each, not Beanie's one call for all: FerretDB 1.24 drops the
+        # connection (a server panic) when a multi-index createIndexes names indexes that already exist,
+        # i.e. on every restart. One at a time is idempotent on FerretDB and MongoDB alike.
+        for template in templates:
+            collection = self.db[template.__collection__]  # type: ignore[attr-defined]
+            for index in template.__indexes__:  # type: ignore[attr-defined]
+                await collection.create_indexes([index])
 
     def model(self, template: type[T]) -> Any:
         """The Document class for ``template`` (typed ``Any``: it is both the template and a Beanie Document)."""

@@ -12,11 +12,17 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
+from pymongo import IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+
+from storage.transient import retry_transient
 
 Doc = dict[str, Any]
 SortSpec = Sequence[tuple[str, int]]
+# Indexes every record collection has; field indexes are named ``f_<field>`` (plain) or ``u_<field>`` (unique).
+SYSTEM_INDEXES = ("created_at", "updated_at", "_score")
+_MANAGED_PREFIXES = ("f_", "u_", "s_")
+_TRAILING = ("created_at", "updated_at", "created_by", "updated_by", "_score")
 
 
 def parse_id(value: str) -> ObjectId | None:
@@ -34,9 +40,11 @@ def iso(value: datetime) -> str:
 
 
 def to_api(doc: Mapping[str, Any]) -> Doc:
-    """A stored record as the API shows it: ``id`` first, times in ISO 8601 UTC, no internals."""
+    """A stored record as the API shows it: ``id``, its fields, then the system fields; times in ISO 8601 UTC."""
     out: Doc = {"id": str(doc["_id"])}
-    for key, value in doc.items():
+    keys = [k for k in doc if k not in _TRAILING] + [k for k in _TRAILING if k in doc]
+    for key in keys:
+        value = doc[key]
         if key in ("_id", "_version"):
             continue
         if isinstance(value, datetime):
@@ -57,7 +65,7 @@ class RecordCollection:
 
     async def insert(self, doc: Doc) -> Doc:
         doc = {**doc, "_version": 1}
-        result = await self.collection.insert_one(doc)
+        result = await retry_transient(lambda: self.collection.insert_one(doc))
         doc["_id"] = result.inserted_id
         return doc
 
@@ -110,13 +118,62 @@ class RecordCollection:
             change["$set"] = dict(set_fields)
         if unset_fields:
             change["$unset"] = {name: "" for name in unset_fields}
-        return await self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+        return await retry_transient(
+            lambda: self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+        )
 
     async def delete(self, oid: ObjectId, expected_version: int | None = None) -> Doc | None:
         query: Doc = {"_id": oid}
         if expected_version is not None:
             query["_version"] = expected_version
-        return await self.collection.find_one_and_delete(query)
+        return await retry_transient(lambda: self.collection.find_one_and_delete(query))
 
     async def drop(self) -> None:
         await self.collection.drop()
+
+    async def sync_indexes(self, fields: Sequence[tuple[str, bool]]) -> None:
+        """Make the collection's managed indexes exactly: system fields, plus ``(field, unique)`` for each field.
+
+        Unique indexes are sparse: records without a value do not collide. Raises OperationFailure (e.g. a unique
+        index over duplicate values) with the indexes created so far left in place."""
+        wanted = {f"s_{name}": IndexModel([(name, 1)], name=f"s_{name}") for name in SYSTEM_INDEXES}
+        for name, unique in fields:
+            index_name = f"{'u' if unique else 'f'}_{name}"
+            wanted[index_name] = IndexModel([(name, 1)], name=index_name, unique=unique, sparse=unique)
+        existing = await self.collection.index_information()
+        for name in existing:
+            if name.startswith(_MANAGED_PREFIXES) and name not in wanted:
+                await self.collection.drop_index(name)
+        missing = [model for name, model in wanted.items() if name not in existing]
+        if missing:
+            await self.collection.create_indexes(missing)
+
+    async def duplicate_value(self, field: str) -> Any | None:
+        """A value of ``field`` held by more than one record, or None."""
+        cursor = await self.collection.aggregate(
+            [
+                {"$match": {field: {"$ne": None}}},
+                {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
+                {"$match": {"n": {"$gt": 1}}},
+                {"$limit": 1},
+            ]
+        )
+        found = await cursor.to_list()
+        return found[0]["_id"] if found else None
+
+    async def scan(self, query: Mapping[str, Any], projection: Mapping[str, Any] | None = None) -> list[Doc]:
+        """Every matching record (for schema migrations), in id order."""
+        return await self.collection.find(dict(query), projection).sort([("_id", 1)]).to_list()
+
+    async def update_many(self, query: Mapping[str, Any], change: Mapping[str, Any]) -> int:
+        result = await self.collection.update_many(dict(query), dict(change))
+        return result.modified_count
+
+    async def set_each(self, changes: Sequence[tuple[ObjectId, Doc]], batch: int = 500) -> None:
+        """``$set`` different values on many records (bumping their version), in batches."""
+        for start in range(0, len(changes), batch):
+            ops = [
+                UpdateOne({"_id": oid}, {"$set": values, "$inc": {"_version": 1}})
+                for oid, values in changes[start : start + batch]
+            ]
+            await self.collection.bulk_write(ops, ordered=False)

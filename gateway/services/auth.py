@@ -1,27 +1,109 @@
-"""Login and tokens. Refresh, logout and API keys grow here."""
+"""Login, refresh-token rotation, logout and "who am I".
+
+Refresh tokens rotate on every use and are chained in a family (one per login). Presenting a
+spent token means it was copied: the whole family is revoked, so both the thief and the victim
+must log in again.
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
+from gateway import ratelimit
 from gateway.errors import Unauthorized
-from gateway.services.context import Context
-from gateway.services.users import normalize_email
-from gateway.tokens import issue_access_token
-from storage.documents import User
+from gateway.services.context import ROLE_PERMISSIONS, Context, Principal
+from gateway.services.users import end_sessions, find_user, normalize_email, user_view
+from gateway.tokens import digest, issue_access_token, new_refresh_token
+from storage.documents import RefreshToken, User, utcnow
 
 INVALID_LOGIN = "Invalid email or password."
+INVALID_REFRESH = "Invalid, expired or revoked refresh token."
+
+
+def authenticated(ctx: Context) -> Principal:
+    """The caller, whatever its role; 401 when anonymous."""
+    if ctx.principal is None:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token or hari_ key>'.")
+    return ctx.principal
 
 
 async def login(ctx: Context, email: str, password: str) -> dict[str, Any]:
-    settings = ctx.runtime.settings
+    email = normalize_email(email)
+    await ratelimit.hit_login(ctx, email)  # counted before checking, whether the email exists or not
     passwords = ctx.runtime.passwords
     model = ctx.ws.model(User)
-    user = await model.find_one(model.email == normalize_email(email))
+    user = await model.find_one(model.email == email)
     # Verify against a dummy hash for unknown emails so both failures look and cost the same.
-    ok = passwords.verify(user.password_hash if user else passwords.dummy_hash, password)
+    ok = await passwords.verify_async(user.password_hash if user else passwords.dummy_hash, password)
     if user is None or not ok or not user.active:
         raise Unauthorized(INVALID_LOGIN, code="invalid_credentials")
+    if passwords.needs_rehash(user.password_hash):  # Argon2 settings were raised since this hash was made
+        user.password_hash = await passwords.hash_async(password)
+        await user.save()
+    await _purge_expired(ctx, str(user.id))
+    return await _issue(ctx, user, family_id=uuid.uuid4().hex)
+
+
+async def refresh(ctx: Context, token: str) -> dict[str, Any]:
+    """Spend ``token`` for a new pair in the same family; a spent token revokes the family."""
+    model = ctx.ws.model(RefreshToken)
+    stored = await model.find_one(model.token_hash == digest(token))
+    if stored is None or stored.revoked_at is not None:
+        raise Unauthorized(INVALID_REFRESH, code="invalid_refresh_token")
+    now = utcnow()
+    if stored.used_at is not None:
+        await _revoke_family(ctx, stored.family_id)
+        raise Unauthorized(
+            "This refresh token was already used; every token of its login has been revoked. Log in again.",
+            code="refresh_token_reused",
+        )
+    if stored.expires_at <= now:
+        raise Unauthorized(INVALID_REFRESH, code="invalid_refresh_token")
+    spent = await model.get_pymongo_collection().update_one(
+        {"_id": stored.id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": now}}
+    )
+    if spent.modified_count != 1:  # spent concurrently by someone else: the same reuse
+        await _revoke_family(ctx, stored.family_id)
+        raise Unauthorized("This refresh token was already used.", code="refresh_token_reused")
+    user = await find_user(ctx.ws, stored.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("This account is deactivated or no longer exists.")
+    return await _issue(ctx, user, family_id=stored.family_id)
+
+
+async def logout(ctx: Context, token: str | None) -> None:
+    """With a refresh token: end that login (its family). Without: end every session of the caller now."""
+    if token:
+        model = ctx.ws.model(RefreshToken)
+        stored = await model.find_one(model.token_hash == digest(token))
+        if stored is not None:
+            await _revoke_family(ctx, stored.family_id)
+        return
+    principal = authenticated(ctx)
+    user = await find_user(ctx.ws, principal.user_id)
+    if user is not None:
+        await end_sessions(ctx.ws, user)
+        await user.save()
+
+
+async def me(ctx: Context) -> dict[str, Any]:
+    principal = authenticated(ctx)
+    user = await find_user(ctx.ws, principal.user_id)
+    if user is None:
+        raise Unauthorized("This account no longer exists.")
+    return {
+        **user_view(user),
+        "workspace": ctx.ws.name,
+        "auth": principal.via,
+        "api_key_id": principal.key_id,
+        "permissions": sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
+    }
+
+
+async def _issue(ctx: Context, user: Any, family_id: str) -> dict[str, Any]:
+    settings = ctx.runtime.settings
     access = issue_access_token(
         secret=ctx.runtime.jwt_secret,
         algorithm=settings.jwt_algorithm,
@@ -29,5 +111,35 @@ async def login(ctx: Context, email: str, password: str) -> dict[str, Any]:
         role=user.role.value,
         workspace=ctx.ws.name,
         ttl=settings.access_token_ttl_seconds,
+        version=user.token_version,
     )
-    return {"access_token": access, "token_type": "bearer", "expires_in": settings.access_token_ttl_seconds}
+    secret = new_refresh_token()
+    await ctx.ws.model(RefreshToken)(
+        token_hash=digest(secret),
+        family_id=family_id,
+        user_id=str(user.id),
+        expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+    ).insert()
+    return {
+        "access_token": access,
+        "refresh_token": secret,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl_seconds,
+    }
+
+
+async def _revoke_family(ctx: Context, family_id: str) -> None:
+    await (
+        ctx.ws.model(RefreshToken)
+        .get_pymongo_collection()
+        .update_many({"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
+    )
+
+
+async def _purge_expired(ctx: Context, user_id: str) -> None:
+    """No TTL index on FerretDB: drop this user's expired refresh tokens when they log in."""
+    await (
+        ctx.ws.model(RefreshToken)
+        .get_pymongo_collection()
+        .delete_many({"user_id": user_id, "expires_at": {"$lt": utcnow()}})
+    )

@@ -21,13 +21,13 @@ def validate_name(name: str) -> str:
     return name
 
 
-async def create_workspace(runtime: Runtime, name: str) -> WorkspaceStore:
-    """Create (or complete) a workspace: database, seeded CRM schema, bootstrap admin if configured."""
+async def create_workspace(runtime: Runtime, name: str, *, bootstrap_admin: bool = True) -> WorkspaceStore:
+    """Create (or complete) a workspace: database, seeded CRM schema, bootstrap admin if configured (and wanted)."""
     validate_name(name)
     ws = await runtime.storage.create_workspace(name)
     await entities.seed(ws)
     settings = runtime.settings
-    if settings.admin_password is not None:
+    if bootstrap_admin and settings.admin_password is not None:
         await users.ensure_bootstrap_admin(
             ws, runtime.passwords, settings.admin_email, settings.admin_password.get_secret_value()
         )

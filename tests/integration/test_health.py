@@ -74,9 +74,16 @@ async def test_oversized_body_is_413(make_settings) -> None:
     app = create_app(make_settings(max_body_bytes=100))
     async with LifespanManager(app, startup_timeout=60) as manager:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c:
-            response = await c.post("/api/auth/login", content=b"x" * 500, headers={"content-type": "application/json"})
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "payload_too_large"
+            declared = await c.post("/api/auth/login", content=b"x" * 500, headers={"content-type": "application/json"})
+
+            async def chunks():
+                for _ in range(10):
+                    yield b"x" * 50
+
+            streamed = await c.post("/api/auth/login", content=chunks(), headers={"content-type": "application/json"})
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "payload_too_large"
 
 
 async def test_cors_allows_configured_origins_only(make_settings) -> None:

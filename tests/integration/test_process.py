@@ -101,3 +101,41 @@ def test_sigterm_finishes_an_in_flight_request(ferretdb: EmbeddedFerretDB, db_pr
             httpx.get(gateway.url + "/api/health", timeout=1)
     finally:
         gateway.kill()
+
+
+def test_a_crashed_embedded_database_is_restarted(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "HARI_MONGODB_URL": None, "HARI_DATA_DIR": str(tmp_path / "data")}
+    gateway = GatewayProcess(env, log_path=tmp_path / "gateway.log").start(timeout=60)
+    try:
+        endpoint_file = tmp_path / "data" / "ferretdb" / "endpoint.json"
+        first_pid = int(json.loads(endpoint_file.read_text())["pid"])
+        os.kill(first_pid, 9)
+        deadline = time.monotonic() + 20
+        recovered = False
+        while time.monotonic() < deadline and not recovered:
+            time.sleep(0.3)
+            try:
+                recovered = httpx.get(gateway.url + "/api/ready", timeout=3).status_code == 200
+            except httpx.HTTPError:
+                pass
+            recovered = recovered and int(json.loads(endpoint_file.read_text())["pid"]) != first_pid
+        assert recovered, gateway.logs()
+    finally:
+        gateway.terminate()
+
+
+async def test_the_app_factory_starts_and_stops_the_embedded_database_itself(tmp_path: Path, make_settings) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from gateway.app import create_app
+
+    app = create_app(make_settings(mongodb_url=None, data_dir=tmp_path / "data", cache_dir=ROOT / ".cache"))
+    async with LifespanManager(app, startup_timeout=60) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c:
+            assert (await c.get("/api/ready")).status_code == 200
+        pid = int(json.loads((tmp_path / "data" / "ferretdb" / "endpoint.json").read_text())["pid"])
+        assert _pid_alive(pid)
+    deadline = time.monotonic() + 10
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _pid_alive(pid)
