@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: install run test lint format bench drills clean
+.PHONY: install run test lint format bench drills fuzz clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(BENCH_VENV)/.installed .cache/bin/ferretdb
 # Reliability drills (tests/drills): 200 clients for 60 s, the database stopped for 10 s, the gateway SIGKILLed.
 drills: install .cache/bin/ferretdb
 	$(PY) -m pytest tests/drills -m drill -v $(PYTEST_ARGS)
+
+# A longer schemathesis run than the one in `make test` (which uses 8 examples per operation).
+fuzz: install .cache/bin/ferretdb
+	HARI_FUZZ_EXAMPLES=$${HARI_FUZZ_EXAMPLES:-50} $(PY) -m pytest tests/e2e/test_schemathesis.py -v -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .cache .data .pytest_cache

@@ -106,8 +106,9 @@ def table(results: dict[str, Any]) -> str:
         for size, row in scale.items():
             ex = row["explain"]
             lines.append(
-                f"| {int(size):,} | {ex['count']:,} | {_fmt(row['gateway_page1_ms'])} | {_fmt(row['gateway_deep_ms'])} "
-                f"(page {row['deep_page']}) | {_fmt(row['floor_page1_ms'])} | {_fmt(row['floor_deep_ms'])} | "
+                f"| {int(size):,} | {row['matching']:,} | {_fmt(row['gateway_page1_ms'])} "
+                f"| {_fmt(row['gateway_deep_ms'])} "
+                f"(page {row['deep_page']}) | {_fmt(row.get('floor_page1_ms'))} | {_fmt(row.get('floor_deep_ms'))} | "
                 f"{ex.get('filterPushdown')} | {ex.get('sortPushdown')} |"
             )
     if results.get("skipped"):
@@ -141,9 +142,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax = axes[2]
         sizes = [int(s) for s in scale]
         for key in ("gateway_page1_ms", "gateway_deep_ms", "floor_page1_ms", "floor_deep_ms"):
-            values = [scale[str(s)].get(key) for s in sizes]
-            if all(isinstance(v, int | float) for v in values):
-                ax.plot(sizes, values, marker="o", label=key.removesuffix("_ms"))
+            points = [(s, scale[str(s)].get(key)) for s in sizes]
+            points = [(s, v) for s, v in points if isinstance(v, int | float)]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=key.removesuffix("_ms"))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("contacts")

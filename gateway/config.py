@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(20000, ge=100)  # fields x page sizes, see graph/limits.py
     graphql_connection_init_seconds: float = Field(10.0, gt=0)
     graphql_max_subscriptions: int = Field(20, ge=1)  # per websocket connection
+    # A subscriber's credentials are checked again before an event when this long has passed since the last check.
+    graphql_subscription_recheck_seconds: float = Field(30.0, ge=0)
 
     # Webhooks
     webhook_allow_private: bool = False

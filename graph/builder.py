@@ -32,7 +32,7 @@ from strawberry.types.unset import UNSET
 from gateway.errors import ApiError, ValidationFailed, field_error
 from gateway.services import record_stream, records
 from graph import naming, types
-from graph.errors import ErrorCodes, as_graphql_error
+from graph.errors import ErrorCodes, as_graphql_error, log_unexpected
 from graph.limits import QueryLimits
 from graph.loaders import page_dict
 from graph.naming import graphql_key, python_name
@@ -217,7 +217,8 @@ def _bulk_result(item: dict[str, Any]) -> dict[str, Any]:
 
 class HariSchema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
-        """No-op: ``graph.errors`` logs unexpected errors once; expected 4xx are not worth a traceback."""
+        """Log only real faults (as REST logs its 500s); expected 4xx are not worth a traceback."""
+        log_unexpected(errors)
 
 
 # --- the build -------------------------------------------------------------------------------------
@@ -622,7 +623,13 @@ def _events(entity: str) -> Callable[..., Any]:
     async def resolve(root: Any, info: Any, operations: Any = UNSET, entity: str = entity) -> AsyncGenerator[Any, None]:
         wanted = {o.value for o in operations} if _given(operations) else None
         try:
-            stream = await record_stream.open_stream(info.context.ctx, entity, wanted)
+            stream = await record_stream.open_stream(
+                info.context.ctx,
+                entity,
+                wanted,
+                revalidate=info.context.reauthenticate,
+                recheck_seconds=info.context.ctx.runtime.settings.graphql_subscription_recheck_seconds,
+            )
         except ApiError as exc:
             raise as_graphql_error(exc) from exc
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from gateway.access import authenticate, bearer_token
 from gateway.services.context import Context
 from graph import loaders
 
@@ -21,6 +22,7 @@ class GraphContext:
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    authorization: str | None = None  # the credentials behind ``ctx``, to check them again on long connections
     client_ip: str | None = None
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
 
@@ -45,6 +47,14 @@ class GraphContext:
             lambda ids: loaders.load_children(self.ctx, entity, field_name, ids, where, sort, page, page_size),
             max_batch_size=loaders.MAX_PARENTS_PER_BATCH,
         )
+
+    async def reauthenticate(self) -> Context:
+        """This caller's Context with its credentials checked again (a revoked key or deactivated user fails)."""
+        token = bearer_token(self.authorization)
+        if token is not None:
+            principal = await authenticate(self.ctx.runtime, self.ctx.ws, token)
+            self.ctx = replace(self.ctx, principal=principal)
+        return self.ctx
 
     def forget(self) -> None:
         """Drop cached records after a write, so later fields of the same request read fresh data."""

@@ -72,8 +72,7 @@ def convert(error: GraphQLError) -> GraphQLError:
         return _rebuild(
             error, "The database is not reachable; try again shortly.", {"code": "service_unavailable", "details": []}
         )
-    if original is not None:
-        log.error("unhandled error in a resolver", exc_info=original)
+    if original is not None:  # logged once by HariSchema.process_errors
         return _rebuild(error, "An unexpected error occurred.", {"code": "internal_error", "details": []})
     if error.extensions and "code" in error.extensions:
         return error
@@ -90,11 +89,27 @@ def convert(error: GraphQLError) -> GraphQLError:
     return _rebuild(error, error.message, {"code": "bad_request", "details": []})
 
 
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, ApiError | GraphQLError | ConnectionFailure)
+
+
+def log_unexpected(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            log.error("unhandled error in a resolver at %s", error.path, exc_info=error.original_error)
+
+
 class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result so its extensions carry the REST code."""
+    """Rewrites every error of a result (and of each subscription event) so its extensions carry the REST code."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [convert(e) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        if getattr(result, "errors", None):
+            result.errors = [convert(e) for e in result.errors]
+        yield None

@@ -84,6 +84,7 @@ class WorkspaceView(GraphQL):  # type: ignore[type-arg]
             )
         except ApiError as exc:
             raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
+        context.authorization = authorization
         return UNSET
 
 
@@ -206,5 +207,11 @@ async def graphql_ws(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # refused before accepting: the handshake gets a 403
         return
     keep = {k: v for k, v in websocket.headers.items() if k in ("host", "x-workspace")}
-    context = GraphContext(ctx=ctx, websocket=True, headers=keep, client_ip=client_ip)
+    context = GraphContext(
+        ctx=ctx,
+        websocket=True,
+        headers=keep,
+        client_ip=client_ip,
+        authorization=websocket.headers.get("authorization"),
+    )
     await view.run(websocket, context=context)

@@ -48,6 +48,17 @@ async def logout(ctx: Ctx, body: LogoutBody | None = None) -> Response:
     return Response(status_code=204)
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=1024)
+    new_password: str
+
+
+@router.post("/password", summary="Change your own password: other sessions end, a new token pair is returned")
+async def change_password(ctx: Ctx, body: PasswordChange) -> dict[str, Any]:
+    return await auth.change_password(ctx, body.current_password, body.new_password)
+
+
 @router.get("/me", summary="The authenticated user, its workspace and permissions")
 async def me(ctx: Ctx) -> dict[str, Any]:
     return await auth.me(ctx)

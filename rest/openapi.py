@@ -226,6 +226,18 @@ LIST_PARAMETERS: list[dict[str, Any]] = [
 ]
 
 
+TAG_DESCRIPTIONS = {
+    "records": "CRUD on any entity's records: `/api/records/{entity}`. Typed per-entity tags appear when signed in.",
+    "schema": "Entity definitions: fields, types, scoring rules.",
+    "auth": "Login, token refresh and logout; the current user.",
+    "users": "Users of the workspace (admins).",
+    "api-keys": "`hari_` API keys: shown once, stored hashed.",
+    "webhooks": "Subscriptions to pre_save, post_save, pre_delete and post_delete, and their delivery log.",
+    "graphql": "The same operations in GraphQL; GraphiQL at GET /api/graphql.",
+    "description": "This document, the endpoint map and Swagger UI (`/api/docs`).",
+    "health": "Liveness and readiness.",
+}
+
 _ETAG = {
     "ETag": {
         "description": "The record's version; send it as `If-Match` to write only if unchanged.",
@@ -348,7 +360,21 @@ def build_generic(app: FastAPI) -> dict[str, Any]:
                     operation["security"] = []
                 elif not with_context:  # reads credentials itself (GraphQL): optional, errors in its body
                     operation["security"] = copy.deepcopy(OPTIONAL_AUTH)
+    _add_tags(doc)
     return doc
+
+
+def _add_tags(doc: dict[str, Any]) -> None:
+    """The tags in use, in order of first use, described where we know them (Swagger UI shows the descriptions)."""
+    names: list[str] = []
+    for item in doc.get("paths", {}).values():
+        for method in METHODS:
+            for tag in item.get(method, {}).get("tags", []):
+                if tag not in names:
+                    names.append(tag)
+    doc["tags"] = [
+        {"name": n, **({"description": TAG_DESCRIPTIONS[n]} if n in TAG_DESCRIPTIONS else {})} for n in names
+    ]
 
 
 def _describe_graphql(method: str, operation: dict[str, Any]) -> None:

@@ -10,26 +10,39 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gateway.services import records, validation
 from storage.documents import EntityDefinition, FieldDef, FieldType
+from storage.query import OPERATORS, SYSTEM_TYPES
 
 RECORDS_PREFIX = "/api/records/{entity}"
 OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
 JSON = "application/json"
 
+# What the records service accepts per field type (gateway/services/validation.py), so generated valid data is valid.
 _INPUT_TYPES: dict[FieldType, dict[str, Any]] = {
-    FieldType.string: {"type": "string"},
-    FieldType.text: {"type": "string"},
-    FieldType.phone: {"type": "string"},
-    FieldType.integer: {"type": "integer"},
+    FieldType.string: {"type": "string", "maxLength": validation.MAX_STRING},
+    FieldType.text: {"type": "string", "maxLength": validation.MAX_TEXT},
+    FieldType.phone: {
+        "type": "string",
+        "maxLength": 40,
+        "pattern": r"^\+?[0-9](?:[ ().\-]*[0-9]){5,14}[ ().\-]*$",
+        "description": "6 to 15 digits, an optional leading +, spaces, '-', '.', '()'",
+    },
+    FieldType.integer: {"type": "integer", "format": "int64"},
     FieldType.number: {"type": "number"},
     FieldType.boolean: {"type": "boolean"},
     FieldType.date: {"type": "string", "format": "date"},
     FieldType.datetime: {"type": "string", "format": "date-time"},
-    FieldType.email: {"type": "string", "format": "email"},
-    FieldType.url: {"type": "string", "format": "uri"},
+    FieldType.email: {"type": "string", "format": "email", "maxLength": 320},
+    FieldType.url: {
+        "type": "string",
+        "format": "uri",
+        "maxLength": validation.MAX_URL,
+        "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.\-]*(:[0-9]{1,5})?([/?#][^\s\x00-\x1f]*)?$",
+    },
     FieldType.select: {"type": "string"},
     FieldType.multiselect: {"type": "array", "items": {"type": "string"}},
     FieldType.reference: {"type": "string", "pattern": OBJECT_ID_PATTERN},
@@ -72,6 +85,12 @@ def schema_name(entity: str) -> str:
 def _field_schema(field: FieldDef, *, for_input: bool) -> dict[str, Any]:
     schema = copy.deepcopy(_INPUT_TYPES[field.type]) if for_input else _output_type(field)
     description = field.label or field.name.replace("_", " ").capitalize()
+    if schema.get("description"):
+        description += f" ({schema['description']})"
+    if field.required and for_input and schema.get("type") == "string":
+        schema["minLength"] = 1  # an empty string counts as missing
+    if field.required and for_input and field.type == FieldType.multiselect:
+        schema["minItems"] = 1
     if field.options and for_input:
         target = schema["items"] if field.type == FieldType.multiselect else schema
         target["enum"] = list(field.options)
@@ -88,8 +107,8 @@ def _field_schema(field: FieldDef, *, for_input: bool) -> dict[str, Any]:
 def _output_type(field: FieldDef) -> dict[str, Any]:
     """Output schemas state types but no formats: a stored value is what the server returns."""
     schema = copy.deepcopy(_INPUT_TYPES[field.type])
-    schema.pop("format", None)
-    schema.pop("pattern", None)
+    for constraint in ("format", "pattern", "maxLength", "description"):
+        schema.pop(constraint, None)
     if field.type == FieldType.multiselect:
         schema["items"] = {"type": "string"}
     return schema
@@ -200,17 +219,45 @@ def _body_items(body: dict[str, Any] | None, items: dict[str, Any]) -> None:
     schema = body["content"][JSON].get("schema", {})
     if schema.get("type") == "array":
         schema["items"] = items
+        schema.setdefault("minItems", 1)
+        schema.setdefault("maxItems", records.MAX_BULK_ITEMS)
         return
     for prop in schema.get("properties", {}).values():
         if isinstance(prop, dict) and prop.get("type") == "array" and prop.get("items", {}).get("type") != "string":
             prop["items"] = items
 
 
+def _alternatives(words: Iterable[str]) -> str:
+    return "(" + "|".join(re.escape(w) for w in words) + ")"
+
+
+def _entity_list_parameters(op: dict[str, Any], entity: str, definition: EntityDefinition) -> None:
+    """The query language spelled out with this entity's fields: sort keys as an enum, filter and include patterns."""
+    fields = [f.name for f in definition.fields] + list(SYSTEM_TYPES)
+    sortable = [f.name for f in definition.fields if f.type != FieldType.json] + list(SYSTEM_TYPES)
+    filter_pattern = f"^{_alternatives(fields)},{_alternatives(OPERATORS)},[\\s\\S]*$"
+    sort_keys = [f"{name},{direction}" for name in sortable for direction in ("asc", "desc")]
+    listed = ", ".join(fields)
+    for param in op.get("parameters", []):
+        name, schema = param["name"], param.get("schema", {})
+        target = schema.get("items", schema) if schema.get("type") == "array" else schema
+        if name == "filter" or re.fullmatch(r"filter\d+", name):
+            target["pattern"] = filter_pattern
+            if name == "filter":
+                param["description"] = param.get("description", "") + f" Fields of {entity}: {listed}."
+        elif name == "sort" or re.fullmatch(r"sort\d+", name):
+            target["enum"] = sort_keys
+        elif name == "include":
+            target["pattern"] = f"^{_alternatives(fields)}(,{_alternatives(fields)})*$"
+            param["description"] = param.get("description", "") + f" Fields of {entity}: {listed}."
+
+
 def _entity_operation(
-    operation: dict[str, Any], stem: str, entity: str, names: dict[str, str], definition: EntityDefinition
+    operation: dict[str, Any], stem: str, names: dict[str, str], definition: EntityDefinition, id_suffix: str
 ) -> dict[str, Any]:
+    entity = definition.name
     op = copy.deepcopy(operation)
-    op["operationId"] = f"{stem}_{entity}"
+    op["operationId"] = f"{stem}_{id_suffix}"
     op["tags"] = [entity]
     op["parameters"] = [p for p in op.get("parameters", []) if not (p.get("in") == "path" and p["name"] == "entity")]
     if not op["parameters"]:
@@ -223,10 +270,7 @@ def _entity_operation(
     record, page = {"$ref": _ref(names["record"])}, {"$ref": _ref(names["page"])}
     if stem == "list":
         _set_json_schema(ok, page)
-        fields = ", ".join(f.name for f in definition.fields)
-        for param in op.get("parameters", []):
-            if param["name"] == "filter" or param["name"].startswith(("sort", "include")):
-                param["description"] = param.get("description", "") + f" Fields of {entity}: {fields}."
+        _entity_list_parameters(op, entity, definition)
     elif stem in ("create", "get", "update", "patch"):
         _set_json_schema(ok, record)
     if stem == "create":
@@ -234,9 +278,9 @@ def _entity_operation(
         if ok is not None:
             ok["links"] = {
                 f"{verb.capitalize()}{names['record']}": {
-                    "operationId": f"{verb}_{entity}",
+                    "operationId": f"{verb}_{id_suffix}",
                     "parameters": {"record_id": "$response.body#/id"},
-                    "description": f"The new {label}'s id as `record_id` of {verb}_{entity}.",
+                    "description": f"The new {label}'s id as `record_id` of {verb}_{id_suffix}.",
                 }
                 for verb in ("get", "update", "delete")
             }
@@ -249,17 +293,21 @@ def _entity_operation(
     return op
 
 
-def add_entity_paths(document: dict[str, Any], definitions: Iterable[EntityDefinition]) -> dict[str, Any]:
+def add_entity_paths(document: dict[str, Any], definitions: Sequence[EntityDefinition]) -> dict[str, Any]:
     """Add per-entity copies of the generic records operations and their schemas (in place)."""
     paths: dict[str, Any] = document["paths"]
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("PageMeta", copy.deepcopy(PAGE_META))
     generic = {path: item for path, item in paths.items() if path.startswith(RECORDS_PREFIX)}
+    taken_ids = {op.get("operationId") for item in paths.values() for op in item.values() if isinstance(op, dict)}
     new_paths: dict[str, Any] = {}
     for definition in definitions:
         entity = definition.name
         names = _component_names(entity, set(schemas))
         schemas.update(entity_schemas(definition, names))
+        # An entity named like another route's object ("users": list_users) gets operation ids of its own.
+        clash = any(f"{stem}_{entity}" in taken_ids for stem in _OPERATIONS.values())
+        id_suffix = f"{entity}_records" if clash else entity
         for path, item in generic.items():
             suffix = path[len(RECORDS_PREFIX) :]
             concrete = "/api/records/" + entity + suffix
@@ -268,9 +316,15 @@ def add_entity_paths(document: dict[str, Any], definitions: Iterable[EntityDefin
                     continue
                 stem = _OPERATIONS.get((method, suffix), operation.get("operationId", method))
                 new_item = new_paths.setdefault(concrete, {})
-                new_item[method] = _entity_operation(operation, stem, entity, names, definition)
+                new_item[method] = _entity_operation(operation, stem, names, definition, id_suffix)
     paths.update(new_paths)
     _drop_dangling_links(paths)
+    known = {tag["name"] for tag in document.get("tags", [])}
+    document.setdefault("tags", []).extend(
+        {"name": d.name, "description": f"{d.label or d.name} records of this workspace, typed."}
+        for d in definitions
+        if d.name not in known
+    )
     return document
 
 

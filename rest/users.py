@@ -53,6 +53,11 @@ async def update_user(ctx: Ctx, user_id: str, body: UserChanges) -> dict[str, An
     return await users.update_user(ctx, user_id, body.model_dump(exclude_unset=True))
 
 
+@router.patch("/{user_id}", summary="Update a user (same as PUT: only the fields sent)")
+async def patch_user(ctx: Ctx, user_id: str, body: UserChanges) -> dict[str, Any]:
+    return await users.update_user(ctx, user_id, body.model_dump(exclude_unset=True))
+
+
 @router.delete("/{user_id}", status_code=204, summary="Deactivate a user: its tokens and API keys stop at once")
 async def delete_user(ctx: Ctx, user_id: str) -> Response:
     await users.deactivate_user(ctx, user_id)

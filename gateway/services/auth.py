@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from gateway import ratelimit
-from gateway.errors import Unauthorized
+from gateway.errors import Forbidden, Unauthorized
 from gateway.services.context import ROLE_PERMISSIONS, Context, Principal
-from gateway.services.users import end_sessions, find_user, normalize_email, user_view
+from gateway.services.users import end_sessions, find_user, normalize_email, user_view, valid_password
 from gateway.tokens import digest, issue_access_token, new_refresh_token
 from storage.documents import RefreshToken, User, utcnow
 
@@ -86,6 +86,26 @@ async def logout(ctx: Context, token: str | None) -> None:
     if user is not None:
         await end_sessions(ctx.ws, user)
         await user.save()
+
+
+async def change_password(ctx: Context, current_password: str, new_password: str) -> dict[str, Any]:
+    """The caller changes its own password: every other session ends, and this one gets a fresh pair.
+
+    Only with a login token (a leaked API key must not take the account over); the current password
+    is checked under the login budget of the email, so it cannot be guessed faster than by logging in.
+    """
+    principal = authenticated(ctx)
+    if principal.via != "jwt":
+        raise Forbidden("Changing a password needs a login token, not an API key.")
+    await ratelimit.hit_login(ctx, principal.email)
+    user = await find_user(ctx.ws, principal.user_id)
+    if user is None or not await ctx.runtime.passwords.verify_async(user.password_hash, current_password):
+        raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    user.password_hash = await ctx.runtime.passwords.hash_async(valid_password(new_password))
+    await end_sessions(ctx.ws, user)
+    user.updated_at = utcnow()
+    await user.save()
+    return await _issue(ctx, user, family_id=uuid.uuid4().hex)
 
 
 async def me(ctx: Context) -> dict[str, Any]:

@@ -7,6 +7,7 @@ anything is written, so a definition change never leaves records the definition 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from storage.query import InvalidValue
 from storage.records import RecordCollection
 from storage.workspace import WorkspaceStore
 
+log = logging.getLogger("hari.entities")
 _CACHE_KEY = "entities"
 _CHECKED_KEY = "entities_checked_at"
 RECHECK_SECONDS = 1.0
@@ -387,9 +389,15 @@ async def delete_entity(ctx: Context, name: str, *, confirm: bool = False) -> No
 
 
 async def seed(ws: WorkspaceStore) -> None:
-    """Create the CRM schema (and its indexes) in a workspace that has no entity yet."""
+    """Create the CRM schema in a workspace that has no entity yet; make sure every entity's indexes exist."""
     model = ws.model(EntityDefinition)
-    if await model.find_one() is not None:
+    existing = await model.find_all().to_list()
+    if existing:
+        for doc in existing:  # a workspace created by an earlier version gets its indexes now
+            try:
+                await sync_indexes(ws, doc)
+            except OperationFailure as exc:  # e.g. old duplicates under a unique field: serve anyway, say so
+                log.warning("indexes of %s/%s incomplete: %s", ws.name, doc.name, exc)
         return
     for spec in SEED_ENTITIES:
         doc = model.model_validate(spec)

@@ -7,7 +7,8 @@ see, whichever API made them. Reading the stream needs ``records:read``, checked
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 
 from gateway.errors import ApiError
 from gateway.services import entities
@@ -25,12 +26,30 @@ class SubscriberTooSlow(ApiError):
     code = "subscriber_too_slow"
 
 
-class RecordStream:
-    """An async iterator of RecordEvents; ``close()`` unregisters it from the bus."""
+Revalidate = Callable[[], Awaitable[Context]]
 
-    def __init__(self, ctx: Context, entity: str, operations: set[str] | None) -> None:
+
+class RecordStream:
+    """An async iterator of RecordEvents; ``close()`` unregisters it from the bus.
+
+    A subscription can outlive its caller's rights (user deactivated, key revoked, role lowered): with
+    ``revalidate`` (a fresh Context from the caller's credentials), they are checked again before an event
+    once ``recheck_seconds`` have passed, and the stream ends with 401/403 when they no longer hold.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        entity: str,
+        operations: set[str] | None,
+        revalidate: Revalidate | None = None,
+        recheck_seconds: float = 30.0,
+    ) -> None:
         self.workspace = ctx.ws.name
         self.operations = operations
+        self._revalidate = revalidate
+        self._recheck_seconds = recheck_seconds
+        self._checked_at = time.monotonic()
         self._queue: asyncio.Queue[RecordEvent] = asyncio.Queue(MAX_PENDING_EVENTS)
         self._overflowed = False
         bus = ctx.runtime.bus
@@ -56,7 +75,15 @@ class RecordStream:
         if self._overflowed:
             self.close()
             raise SubscriberTooSlow(f"More than {MAX_PENDING_EVENTS} events were waiting; the stream was stopped.")
-        return await self._queue.get()
+        event = await self._queue.get()
+        if self._revalidate is not None and time.monotonic() - self._checked_at >= self._recheck_seconds:
+            try:
+                (await self._revalidate()).require(Permission.records_read)
+            except ApiError:
+                self.close()
+                raise
+            self._checked_at = time.monotonic()
+        return event
 
     def close(self) -> None:
         for off in self._off:
@@ -64,9 +91,16 @@ class RecordStream:
         self._off = []
 
 
-async def open_stream(ctx: Context, entity: str, operations: set[str] | None = None) -> RecordStream:
+async def open_stream(
+    ctx: Context,
+    entity: str,
+    operations: set[str] | None = None,
+    *,
+    revalidate: Revalidate | None = None,
+    recheck_seconds: float = 30.0,
+) -> RecordStream:
     """Start receiving events of ``entity`` (``*`` for every entity); 401/403/404 as for reading records."""
     ctx.require(Permission.records_read)
     if entity != ALL_ENTITIES:
         await entities.definition(ctx.ws, entity)
-    return RecordStream(ctx, entity, operations)
+    return RecordStream(ctx, entity, operations, revalidate, recheck_seconds)

@@ -37,6 +37,7 @@ from storage.records import Doc, etag, parse_id, to_api
 
 SYSTEM_FIELDS = validation.SYSTEM_FIELDS
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000_000  # keeps the skip within 64 bits
 MAX_BULK_ITEMS = 1000
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _WRITE_ATTEMPTS = 3
@@ -98,12 +99,12 @@ async def list_page(
     ctx.require(Permission.records_read)
     definition = await entities.definition(ctx.ws, entity)
     errors = []
-    if page < 1:
-        errors.append(field_error("page", "Must be 1 or more."))
+    if not 1 <= page <= MAX_PAGE:
+        errors.append(field_error("page", f"Must be between 1 and {MAX_PAGE}."))
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         errors.append(field_error("page_size", f"Must be between 1 and {MAX_PAGE_SIZE}."))
     if errors:
-        raise BadRequest("Invalid paging: page >= 1, page_size 1..100.", details=errors)
+        raise BadRequest("Invalid paging: page 1..1000000000, page_size 1..100.", details=errors)
     query = to_mongo(where, definition)
     keys = to_mongo_sort(sort, definition)
     fields = projection(include, definition)

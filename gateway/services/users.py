@@ -37,7 +37,7 @@ def _valid_email(email: str) -> str:
     return normalize_email(email)
 
 
-def _valid_password(password: str) -> str:
+def valid_password(password: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed(
             "Invalid password.",
@@ -64,7 +64,7 @@ async def create_user_in(
 ) -> Any:
     """Create a user without a permission check: for the bootstrap admin, the CLI and admin services."""
     email = _valid_email(email)
-    _valid_password(password)
+    valid_password(password)
     model = ws.model(User)
     if await model.find_one(model.email == email) is not None:
         raise Conflict(f"A user with email '{email}' already exists.", details=[field_error("email", "Taken.")])
@@ -156,7 +156,7 @@ async def update_user(ctx: Context, user_id: str, changes: dict[str, Any]) -> di
         if not user.active:
             await end_sessions(ctx.ws, user)
     if changes.get("password") is not None:
-        user.password_hash = await ctx.runtime.passwords.hash_async(_valid_password(changes["password"]))
+        user.password_hash = await ctx.runtime.passwords.hash_async(valid_password(changes["password"]))
         await end_sessions(ctx.ws, user)
     user.updated_at = utcnow()
     try:

@@ -157,9 +157,9 @@ class Webhooks:
             previous=event.previous,
             occurred_at=event.occurred_at,
         )
-        return self._entry(event, sub, event_id, body, ob.STAGED)
+        return self.entry_doc(event, sub, event_id, body, ob.STAGED)
 
-    def _entry(self, event: RecordEvent, sub: Any, event_id: str, body: str, status: str) -> dict[str, Any]:
+    def entry_doc(self, event: RecordEvent, sub: Any, event_id: str, body: str, status: str) -> dict[str, Any]:
         record_id = _record_id(event)
         now = utcnow()
         return {
@@ -203,7 +203,7 @@ class Webhooks:
         )
         if remembered is None:  # no pre_ event seen here: look everything up
             subs = await self._matching(ws, event.entity, [event.event])
-            await box.insert([self._entry(event, sub, event.id, body, ob.PENDING) for sub in subs])
+            await box.insert([self.entry_doc(event, sub, event.id, body, ob.PENDING) for sub in subs])
             confirmed = await box.confirm(
                 event.write_id, event.entity, PRE_OF[event.event], event.event, event.id, body, _record_id(event)
             )
@@ -236,7 +236,7 @@ class Webhooks:
                 f"The blocking {event.event} hook {sub.target_url} has an unreadable secret."
             ) from None
         outcome = await self.direct.send(sub.target_url, secret, event.event, event.id, body, self.blocking_timeout)
-        entry = self._entry(event, sub, event.id, body, ob.PENDING)
+        entry = self.entry_doc(event, sub, event.id, body, ob.PENDING)
         entry.update(
             status=ob.DELIVERED if outcome.ok else ob.FAILED,
             attempts=1,
@@ -507,7 +507,7 @@ async def send_test(ctx: Context, subscription_id: str) -> dict[str, Any]:
     outcome: Outcome = await engine.direct.send(
         sub.target_url, secret, event.event, event.id, body, engine.policy.timeout
     )
-    entry = engine._entry(event, sub, event.id, body, ob.PENDING)
+    entry = engine.entry_doc(event, sub, event.id, body, ob.PENDING)
     entry.update(
         key=f"test:{event.id}:{sub.id}",
         status=ob.DELIVERED if outcome.ok else ob.FAILED,

@@ -27,7 +27,7 @@ async def test_200_clients_mixed_crud_no_5xx_no_lost_writes(
     gateway = start_gateway(gateway_env(ferretdb.url, db_prefix))
     token = await login(gateway.url, ADMIN_EMAIL, ADMIN_PASSWORD)
 
-    ledger = await Clients(gateway.url, token, clients, timeout=120).run_for(seconds)
+    ledger = await Clients(gateway.url, token, clients, timeout=180).run_for(seconds)
 
     summary = f"{dict(ledger.by_op)} no answer: {dict(ledger.no_answer)} slowest {ledger.slowest:.1f}s"
     print(f"\nmixed CRUD, {clients} clients for {seconds:g}s: {summary}")

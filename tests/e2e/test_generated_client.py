@@ -86,7 +86,8 @@ def test_generated_client_logs_in_creates_and_lists_contacts(generated: ModuleTy
     )
     assert isinstance(grace, models.Contact), grace
 
-    page = list_contact.sync(client=client, page=1, page_size=10, sort=["first_name,asc"])
+    by_first_name = models.ListContactSortItem("first_name,asc")  # sort keys are an enum of this entity's fields
+    page = list_contact.sync(client=client, page=1, page_size=10, sort=[by_first_name])
     assert isinstance(page, models.ContactPage), page
     assert page.meta.total == 2
     assert [c.first_name for c in page.data] == ["Ada", "Grace"]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.conftest import login
 from tests.support.identity import create_key, user_auth
 
 CONTACT_FIELDS = "id first_name last_name email_address phone source company_id created_at updated_at _score"
@@ -157,6 +162,47 @@ async def test_results_equal_rest_for_the_same_filter(client: httpx.AsyncClient,
     )["records"]
     assert [r["id"] for r in generic["data"]] == [r["id"] for r in expected["data"]]
     assert generic["meta"]["total"] == expected["meta"]["total"] == 2
+
+
+async def test_generic_operations_for_schema_agnostic_tools(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    made = data_of(
+        await gql(
+            client,
+            'mutation($d: JSON!) { create_record(entity: "company", data: $d) }',
+            {"d": {"name": "Generic", "employees": 12}},
+            headers=auth,
+        )
+    )["create_record"]
+    assert made == (await client.get(f"/api/records/company/{made['id']}", headers=auth)).json()
+    changed = data_of(
+        await gql(
+            client,
+            'mutation($id: ID!) { update_record(entity: "company", id: $id, data: {employees: 13}) }',
+            {"id": made["id"]},
+            headers=auth,
+        )
+    )["update_record"]
+    assert changed["employees"] == 13 and changed["name"] == "Generic"
+    fetched = data_of(
+        await gql(client, 'query($id: ID!) { record(entity: "company", id: $id) }', {"id": made["id"]}, headers=auth)
+    )
+    assert fetched["record"] == changed
+    listed = data_of(
+        await gql(
+            client,
+            '{ records(entity: "company", include: ["name"], where: [{field: "employees", op: "gt", value: 12}]) '
+            "{ data meta { total } } }",
+            headers=auth,
+        )
+    )["records"]
+    assert listed == {"data": [{"id": made["id"], "name": "Generic"}], "meta": {"total": 1}}
+    error = error_of(await gql(client, 'mutation { create_record(entity: "company", data: [1]) }', headers=auth))
+    assert error["extensions"]["code"] == "validation_error"
+    gone = data_of(
+        await gql(client, 'mutation($id: ID!) { delete_record(entity: "company", id: $id) }', {"id": made["id"]}, auth)
+    )
+    assert gone["delete_record"]["id"] == made["id"]
+    assert (await client.get(f"/api/records/company/{made['id']}", headers=auth)).status_code == 404
 
 
 async def test_or_and_in_filters(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -401,3 +447,17 @@ async def test_each_request_is_rate_counted(client: httpx.AsyncClient, auth: dic
     second = await client.post("/api/graphql", json={"query": "{ companies { meta { total } } }"}, headers=auth)
     assert first.headers["x-ratelimit-limit"] == "300"
     assert int(first.headers["x-ratelimit-remaining"]) - int(second.headers["x-ratelimit-remaining"]) == 1
+
+
+async def test_rate_limit_answers_429_in_graphql_shape(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(rate_limit_authenticated="2/minute"))
+    async with LifespanManager(app, startup_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            headers = {"Authorization": f"Bearer {await login(http)}"}
+            query = {"query": "{ companies { meta { total } } }"}
+            statuses = [(await http.post("/api/graphql", json=query, headers=headers)) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    limited = statuses[2]
+    assert limited.json()["errors"][0]["extensions"]["code"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) >= 1

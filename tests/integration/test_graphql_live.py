@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,10 +17,11 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from pymongo import monitoring
 
+from gateway.config import Settings
 from gateway.services.workspaces import create_workspace
 from tests.conftest import login
 from tests.integration.test_graphql import data_of, error_of, gql, rest_create
-from tests.support.identity import user_auth
+from tests.support.identity import PASSWORD, create_user, user_auth
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -58,6 +59,12 @@ class RecordQueries(monitoring.CommandListener):
 
 QUERIES = RecordQueries()
 monitoring.register(QUERIES)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """Subscribers' credentials are checked again before every event here (30 s apart by default)."""
+    return make_settings(graphql_subscription_recheck_seconds=0)
 
 
 @pytest.fixture(autouse=True)
@@ -162,6 +169,27 @@ async def test_subscription_sees_only_its_workspace(
         mine = await rest_create(client, auth, "company", {"name": "Here"})
         event = (await ws.receive_json(timeout=5))["payload"]["data"]["record_events"]
         assert (event["entity"], event["operation"], event["record"]["id"]) == ("company", "create", mine["id"])
+
+
+async def test_subscription_ends_when_the_user_is_deactivated(
+    client: httpx.AsyncClient, app: FastAPI, auth: dict[str, str]
+) -> None:
+    user = await create_user(client, auth, "leaver@example.com", "viewer")
+    leaver = {"Authorization": f"Bearer {await login(client, 'leaver@example.com', PASSWORD)}"}
+    async with websocket_client(app) as wsc, aconnect_ws("/api/graphql", wsc, subprotocols=[PROTOCOL]) as ws:
+        assert (await connect(ws, leaver))["type"] == "connection_ack"
+        await subscribe(ws, app, "subscription { company_events { record { name } } }")
+        await rest_create(client, auth, "company", {"name": "Seen"})
+        event = (await ws.receive_json(timeout=5))["payload"]["data"]["company_events"]
+        assert event == {"record": {"name": "Seen"}}
+
+        assert (await client.delete(f"/api/users/{user['id']}", headers=auth)).status_code == 204
+        await rest_create(client, auth, "company", {"name": "Unseen"})
+        message = await ws.receive_json(timeout=5)
+        assert message["type"] in ("next", "error")
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "unauthorized"
+        assert "Unseen" not in json.dumps(message)
 
 
 async def test_subscription_needs_authentication(client: httpx.AsyncClient, app: FastAPI) -> None:

@@ -3,6 +3,7 @@ signed-in caller, and an endpoint map that always agrees with it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -30,6 +31,8 @@ async def test_anonymous_document_is_valid_openapi_30(client: httpx.AsyncClient,
     document = response.json()
     assert document["openapi"] == "3.0.3"
     validate(document, cls=OpenAPIV30SpecValidator)
+    tags = {tag["name"]: tag for tag in document["tags"]}
+    assert {"records", "auth", "description"} <= set(tags) and tags["records"]["description"]
     # No workspace data for an anonymous caller.
     assert "/api/records/contact" not in document["paths"]
     assert "Contact" not in document["components"]["schemas"]
@@ -124,6 +127,16 @@ async def test_signed_in_document_has_typed_entity_paths(client: httpx.AsyncClie
         "$ref": "#/components/schemas/ContactPage"
     }
     assert all(p["name"] != "entity" for p in listing["parameters"])
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert {"first_name,asc", "_score,desc"} <= set(params["sort"]["schema"]["items"]["enum"])
+    filter_pattern = params["filter"]["schema"]["items"]["pattern"]
+    assert re.match(filter_pattern, "source,eq,website") and re.match(filter_pattern, "_score,gt,20")
+    assert not re.match(filter_pattern, "nosuch,eq,1") and not re.match(filter_pattern, "source,like,x")
+    assert re.match(params["include"]["schema"]["pattern"], "first_name,last_name")
+    assert schemas["ContactInput"]["properties"]["first_name"]["minLength"] == 1
+    assert paths["/api/records/contact/bulk"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "items"
+    ] == {"$ref": "#/components/schemas/ContactInput"}
     one = paths["/api/records/contact/{record_id}"]
     assert one["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ContactUpdate")
     # The generic paths stay documented next to the typed ones.
@@ -145,11 +158,24 @@ async def test_document_follows_schema_changes(client: httpx.AsyncClient, app: F
         )
         .insert()
     )
+    # Names that clash with other routes' operation ids (list_users) or with components (Error) get their own.
+    for name in ("users", "error"):
+        await (
+            ws.model(EntityDefinition)
+            .model_validate({"name": name, "fields": [{"name": "note", "type": "text"}]})
+            .insert()
+        )
     ws.schema_changed()
     second = (await client.get("/api/openapi", headers=auth)).json()
     assert "/api/records/project" in second["paths"]
     assert second["components"]["schemas"]["ProjectInput"]["required"] == ["title"]
     validate(second, cls=OpenAPIV30SpecValidator)
+    operation_ids = [op["operationId"] for _, _, op in _operations(second)]
+    assert len(operation_ids) == len(set(operation_ids))
+    assert second["paths"]["/api/records/users"]["get"]["operationId"] == "list_users_records"
+    assert second["paths"]["/api/users"]["get"]["operationId"] == "list_users"
+    assert "ErrorRecord" in second["components"]["schemas"]
+    assert second["components"]["schemas"]["Error"]["required"] == ["error"]
 
 
 async def test_bad_credential_is_401_not_a_silent_generic_document(client: httpx.AsyncClient) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from gateway.app import create_app
+from gateway.config import Settings
 from hooks.bus import RecordEvent
+from tests.conftest import login
 
 Auth = dict[str, str]
 
@@ -89,3 +95,18 @@ async def test_bulk_of_a_thousand(client: httpx.AsyncClient, auth: Auth) -> None
     assert response.json()["meta"] == {"total": 1000, "succeeded": 1000, "failed": 0}
     page = (await client.get("/api/records/company?page=10&page_size=100&sort=name,desc", headers=auth)).json()
     assert page["meta"]["total"] == 1000 and page["data"][-1]["name"] == "Company 0000"
+
+
+async def test_each_bulk_request_counts_once_against_the_bulk_limit(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(rate_limit_bulk="2/minute"))
+    async with LifespanManager(app, startup_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            auth = {"Authorization": f"Bearer {await login(client)}"}
+            for _ in range(2):
+                many = [{"name": f"C{i}"} for i in range(5)]
+                assert (await client.post("/api/records/company/bulk", json=many, headers=auth)).status_code == 200
+            limited = await client.request("DELETE", "/api/records/company/bulk", json={"ids": ["x"]}, headers=auth)
+            assert limited.status_code == 429 and "retry-after" in limited.headers
+            assert (await client.post("/api/records/company", json={"name": "single"}, headers=auth)).status_code == 201
+            assert (await client.get("/api/records/company", headers=auth)).json()["meta"]["total"] == 11

@@ -174,6 +174,6 @@ async def test_a_record_sent_back_as_read_may_carry_its_system_fields(client: ht
     saved = await client.put(url, json={**contact, "last_name": "Lovelace"}, headers=auth)
     assert saved.status_code == 200, saved.text
     assert saved.json()["last_name"] == "Lovelace"
-    forged = await client.put(url, json={**contact, "created_by": "someone-else", "_score": 99}, headers=auth)
+    forged = await client.put(url, json={**saved.json(), "created_by": "someone-else", "_score": 99}, headers=auth)
     assert forged.status_code == 400
     assert {d["field"] for d in forged.json()["error"]["details"]} == {"created_by", "_score"}

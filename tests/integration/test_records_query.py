@@ -180,7 +180,10 @@ async def test_paging_edges(client: httpx.AsyncClient, auth: Auth, people: dict)
     assert [r["first_name"] for r in filtered["data"]] == ["Grace"] and filtered["meta"]["total"] == 2
     empty = await page("filter=source,eq,import")
     assert empty == {"data": [], "meta": {"page": 1, "page_size": 25, "total": 0}}
-    for bad in ("page=0", "page=-1", "page_size=0", "page_size=101", "page=abc", "page_size=1.5"):
+    far = await page("page=1000000000&page_size=100")
+    assert far["data"] == [] and far["meta"]["total"] == 5
+    bad_paging = ("page=0", "page=-1", "page=1000000001", "page=" + "9" * 30, "page_size=0", "page_size=101")
+    for bad in (*bad_paging, "page=abc", "page_size=1.5"):
         response = await client.get(f"/api/records/contact?{bad}", headers=auth)
         assert response.status_code == 400, bad
         assert response.json()["error"]["details"][0]["field"] in ("page", "page_size")

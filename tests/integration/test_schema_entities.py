@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
 
+from gateway.app import create_app
+from gateway.config import Settings
 from gateway.embedded_db import EmbeddedFerretDB
+from gateway.services import entities
 from tests.support.identity import user_auth
 
 Auth = dict[str, str]
@@ -256,3 +262,17 @@ async def test_only_admins_change_the_schema(client: httpx.AsyncClient, auth: Au
     assert (await client.put(f"{URL}/contact", json={"name": "contact"}, headers=editor)).status_code == 403
     assert (await client.delete(f"{URL}/deal", headers=editor)).status_code == 403
     assert (await client.get(URL)).status_code == 401
+
+
+async def test_another_gateway_process_sees_schema_changes(
+    client: httpx.AsyncClient, auth: Auth, make_settings: Callable[..., Settings]
+) -> None:
+    other_app = create_app(make_settings())  # a second gateway on the same databases
+    async with LifespanManager(other_app, startup_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            assert (await other.get("/api/records/ticket", headers=auth)).status_code == 404
+            assert (await client.post(URL, json=TICKET, headers=auth)).status_code == 201
+            await asyncio.sleep(entities.RECHECK_SECONDS + 0.1)
+            response = await other.post("/api/records/ticket", json={"subject": "seen"}, headers=auth)
+            assert response.status_code == 201, response.text

@@ -154,3 +154,46 @@ async def test_the_last_active_admin_cannot_be_removed(client: httpx.AsyncClient
 
     await create_user(client, auth, "second-admin@example.com", "admin")
     assert (await client.put(f"/api/users/{me['id']}", json={"role": "editor"}, headers=auth)).status_code == 200
+
+
+async def test_patch_is_an_alias_of_put(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    user = await create_user(client, auth, "patched@example.com", "viewer")
+    response = await client.patch(f"/api/users/{user['id']}", json={"name": "Pat"}, headers=auth)
+    assert response.status_code == 200
+    assert response.json()["name"] == "Pat" and response.json()["role"] == "viewer"
+
+
+async def test_users_change_their_own_password(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    await create_user(client, auth, "self@example.com", "viewer")
+    # One login (attempt 1 of the 5 per email), a second session by refresh (not a login attempt).
+    pair = (await client.post("/api/auth/login", json={"email": "self@example.com", "password": PASSWORD})).json()
+    current = bearer(pair["access_token"])
+    refreshed = await client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    old_session = bearer(refreshed.json()["access_token"])
+    wrong = await client.post(
+        "/api/auth/password",
+        json={"current_password": "not-it-at-all", "new_password": "new-password-1"},
+        headers=current,
+    )
+    assert wrong.status_code == 401
+    short = await client.post(
+        "/api/auth/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=current
+    )
+    assert short.status_code == 400
+    changed = await client.post(
+        "/api/auth/password", json={"current_password": PASSWORD, "new_password": "new-password-1"}, headers=current
+    )
+    assert changed.status_code == 200
+    fresh = bearer(changed.json()["access_token"])
+    assert (await client.get("/api/auth/me", headers=fresh)).status_code == 200
+    assert (await client.get("/api/auth/me", headers=old_session)).status_code == 401
+    assert (await client.get("/api/auth/me", headers=current)).status_code == 401
+    await login(client, "self@example.com", "new-password-1")
+
+
+async def test_an_api_key_cannot_change_the_password(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    key = bearer((await create_key(client, auth))["key"])
+    body = {"current_password": "admin-password-1", "new_password": "taken-over-123"}
+    response = await client.post("/api/auth/password", json=body, headers=key)
+    assert response.status_code == 403
+    assert (await client.post("/api/auth/password", json=body)).status_code == 401

@@ -371,3 +371,32 @@ async def test_two_gateways_share_the_outbox_without_sending_twice(
             ws = await app.state.runtime.storage.workspace("default")
             workers = await ws.db["webhook_deliveries"].distinct("claimed_by", {"status": "delivered"})
             assert len(workers) == 2  # both processes took part
+
+
+async def test_claims_have_one_winner_and_expire_with_the_lease(app: Any, client: httpx.AsyncClient) -> None:
+    """Against the real database: concurrent claims of one entry (FerretDB's findAndModify is not atomic)."""
+    from datetime import timedelta
+
+    from hooks import outbox as ob
+    from storage.workspace import WorkspaceStore
+
+    storage = app.state.runtime.storage
+    ws = WorkspaceStore("claims", storage.client[storage.database_name("claims")])  # not a workspace the worker scans
+    await ws.init()
+    box = ob.Outbox(ws)
+    now = ob.utcnow()
+    await box.deliveries.insert_one(
+        {"status": ob.PENDING, "next_attempt_at": now, "lease_until": now, "claims": 0, "subscription_id": "s"}
+    )
+    entry = await box.deliveries.find_one({"subscription_id": "s"})
+    results = await asyncio.gather(*(box.claim(entry, ob.utcnow(), 30, f"w{n}") for n in range(8)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert (await box.deliveries.find_one({"_id": entry["_id"]}))["claims"] == 1
+
+    # The holder died right after its claim insert (the entry never recorded it): after the lease it is passed over.
+    await box.deliveries.update_one({"_id": entry["_id"]}, {"$set": {"claims": 0, "lease_until": now}})
+    assert await box.claim(entry, ob.utcnow(), 30, "late") is None  # the claim is still fresh
+    later = ob.utcnow() + timedelta(seconds=31)
+    taken = await box.claim(entry, later, 30, "late")
+    assert taken is not None and taken["claims"] == 2 and taken["claimed_by"] == "late"

@@ -202,3 +202,11 @@ def test_token_limit() -> None:
     query = "{ " + " ".join(f"a{i}: __typename" for i in range(60)) + " }"
     result = run(schema, query)
     assert result.errors[0].extensions["code"] == "query_too_complex"
+
+
+def test_unexpected_errors_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    schema = build_schema(definitions())
+    result = run(schema, "{ contacts { data { id } } }")  # the stand-in context has no workspace: a real fault
+    assert result.errors[0].message == "An unexpected error occurred."
+    assert result.errors[0].extensions == {"code": "internal_error", "details": []}
+    assert "unhandled error" in caplog.text
