@@ -105,8 +105,9 @@ def table(results: dict[str, Any]) -> str:
         ]
         for size, row in scale.items():
             ex = row["explain"]
+            origin = f" ({row['measured_in']})" if row.get("measured_in") else ""
             lines.append(
-                f"| {int(size):,} | {row['matching']:,} | {_fmt(row['gateway_page1_ms'])} "
+                f"| {int(size):,}{origin} | {row['matching']:,} | {_fmt(row['gateway_page1_ms'])} "
                 f"| {_fmt(row['gateway_deep_ms'])} "
                 f"(page {row['deep_page']}) | {_fmt(row.get('floor_page1_ms'))} | {_fmt(row.get('floor_deep_ms'))} | "
                 f"{ex.get('filterPushdown')} | {ex.get('sortPushdown')} |"
@@ -124,13 +125,15 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
     scenarios = results["scenarios"]
     scale = results.get("scale") or {}
-    fig, axes = plt.subplots(1, 3 if scale else 2, figsize=(18 if scale else 12, 5))
+    panels = (2 if scenarios else 0) + (1 if scale else 0)
+    if not panels:
+        return
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 5), squeeze=False)
+    axes = list(axes[0])
     names = list(scenarios)
     width = 0.2
-    for metric, ax, label in (
-        ("rps", axes[0], "requests/s (higher is better)"),
-        ("p99_ms", axes[1], "p99 ms (lower is better)"),
-    ):
+    bars = (("rps", "requests/s (higher is better)"), ("p99_ms", "p99 ms (lower is better)")) if scenarios else ()
+    for (metric, label), ax in zip(bars, axes, strict=False):
         for i, target in enumerate(TARGETS):
             values = [scenarios[s].get(target, {}).get(metric, 0) for s in names]
             ax.bar([x + (i - 1.5) * width for x in range(len(names))], values, width, label=target)
@@ -139,7 +142,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.set_title(label)
         ax.legend()
     if scale:
-        ax = axes[2]
+        ax = axes[-1]
         sizes = [int(s) for s in scale]
         for key in ("gateway_page1_ms", "gateway_deep_ms", "floor_page1_ms", "floor_deep_ms"):
             points = [(s, scale[str(s)].get(key)) for s in sizes]
@@ -163,7 +166,7 @@ def write(results: dict[str, Any], directory: Path, stamp: str, readme: bool = T
     json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     png_path = directory / f"{stamp}.png"
     chart(results, png_path)
-    paths = [json_path, png_path]
+    paths = [json_path, png_path] if png_path.exists() else [json_path]
     if readme and README.exists():
         text = README.read_text()
         if BEGIN in text and END in text:

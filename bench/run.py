@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -379,10 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-samples", type=int, default=env_default("BENCH_WEBHOOK_SAMPLES", 50))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="scenarios, comma-separated")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table in bench/README.md")
-    args = parser.parse_args(argv)
-    args.command = "make bench " + " ".join(
-        f"{k}={os.environ[k]}" for k in sorted(os.environ) if k.startswith("BENCH_")
+    parser.add_argument(
+        "--scale-from",
+        default=os.environ.get("BENCH_SCALE_FROM", ""),
+        help="results JSON of an earlier run whose scale rows (e.g. the 1M point) join this run's table",
     )
+    args = parser.parse_args(argv)
+    env = [f"{k}={os.environ[k]}" for k in sorted(os.environ) if k.startswith("BENCH_")]
+    args.command = " ".join([*env, "python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     bench = Bench(args)
     try:
         bench.start()
@@ -397,6 +402,11 @@ def main(argv: list[str] | None = None) -> int:
                 bench.results["skipped"][phase] = f"failed: {exc!r}"
     finally:
         bench.stop()
+    if args.scale_from:
+        earlier = json.loads(Path(args.scale_from).read_text())
+        for size, row in earlier.get("scale", {}).items():
+            scale = bench.results.setdefault("scale", {})
+            scale.setdefault(size, {**row, "measured_in": f"{Path(args.scale_from).name} ({earlier['date']})"})
     paths = report.write(bench.results, ROOT / "bench" / "results", bench.stamp, readme=not args.no_readme)
     print(report.table(bench.results))
     print("results:", ", ".join(str(p.relative_to(ROOT)) for p in paths))

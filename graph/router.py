@@ -111,6 +111,7 @@ def limits(settings: Settings) -> Limits:
 
 async def workspace_view(ws: WorkspaceStore, settings: Settings) -> WorkspaceView:
     """The view for the workspace's current definitions; built once per definitions version."""
+    await entities.definitions(ws)  # first: notices (and announces) a change made by another process
     cached = ws.cache.get(_CACHE_KEY)
     if cached is not None and cached[0] == ws.schema_version:
         return cached[1]  # type: ignore[no-any-return]

@@ -136,6 +136,7 @@ class RefreshToken(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+    token_version: int | None = None  # the user's token_version at issue: "log out everywhere" ends it
 
 
 class EntityDefinition(BaseModel):

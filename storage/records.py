@@ -2,12 +2,15 @@
 
 Stored shape: ``_id`` (ObjectId), the entity's fields, ``created_at``, ``updated_at``,
 ``created_by``, ``updated_by``, ``_score`` and ``_version`` (a counter behind the ETag).
+
+A write conditional on ``_version`` first takes the claim "<collection>:<id>:<version>" (storage/claims.py), so
+it stays exclusive on FerretDB, whose conditional updates are not atomic; the claim goes once the write is done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -15,6 +18,8 @@ from bson.errors import InvalidId
 from pymongo import IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from storage.claims import Claims
+from storage.documents import utcnow
 from storage.transient import retry_transient
 
 Doc = dict[str, Any]
@@ -23,6 +28,8 @@ SortSpec = Sequence[tuple[str, int]]
 SYSTEM_INDEXES = ("created_at", "updated_at", "_score")
 _MANAGED_PREFIXES = ("f_", "u_", "s_")
 _TRAILING = ("created_at", "updated_at", "created_by", "updated_by", "_score")
+# A version claim older than this was left by a process that died mid-write and is taken over.
+WRITE_CLAIM_LEASE = timedelta(seconds=30)
 
 
 def parse_id(value: str) -> ObjectId | None:
@@ -62,6 +69,7 @@ def etag(doc: Mapping[str, Any]) -> str:
 class RecordCollection:
     def __init__(self, collection: AsyncCollection[Doc]) -> None:
         self.collection = collection
+        self.claims = Claims(collection.database)
 
     async def insert(self, doc: Doc) -> Doc:
         doc = {**doc, "_version": 1}
@@ -109,24 +117,39 @@ class RecordCollection:
         unset_fields: Sequence[str] = (),
         expected_version: int | None = None,
     ) -> Doc | None:
-        """Apply the change and bump ``_version``; None when the id (or expected version) does not match."""
-        query: Doc = {"_id": oid}
-        if expected_version is not None:
-            query["_version"] = expected_version
+        """Apply the change and bump ``_version``; None when the id (or expected version) does not match, or when
+        a concurrent write holds that version."""
+        query: Doc = {"_id": oid} if expected_version is None else {"_id": oid, "_version": expected_version}
         change: Doc = {"$inc": {"_version": 1}}
         if set_fields:
             change["$set"] = dict(set_fields)
         if unset_fields:
             change["$unset"] = {name: "" for name in unset_fields}
-        return await retry_transient(
-            lambda: self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+        return await self._write(
+            oid,
+            expected_version,
+            lambda: self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER),
         )
 
     async def delete(self, oid: ObjectId, expected_version: int | None = None) -> Doc | None:
-        query: Doc = {"_id": oid}
-        if expected_version is not None:
-            query["_version"] = expected_version
-        return await retry_transient(lambda: self.collection.find_one_and_delete(query))
+        """Delete and return the record; None when the id (or expected version) does not match, or when a
+        concurrent write holds that version."""
+        query: Doc = {"_id": oid} if expected_version is None else {"_id": oid, "_version": expected_version}
+        return await self._write(oid, expected_version, lambda: self.collection.find_one_and_delete(query))
+
+    async def _write(
+        self, oid: ObjectId, version: int | None, write: Callable[[], Awaitable[Doc | None]]
+    ) -> Doc | None:
+        """Run ``write``; when it is conditional on ``version``, only while holding the claim on that version."""
+        if version is None:
+            return await retry_transient(write)
+        key = f"{self.collection.name}:{oid}:{version}"
+        if not await self.claims.take(key, lease=WRITE_CLAIM_LEASE, expires_at=utcnow() + WRITE_CLAIM_LEASE):
+            return None
+        try:
+            return await retry_transient(write)
+        finally:
+            await self.claims.release(key)
 
     async def drop(self) -> None:
         await self.collection.drop()

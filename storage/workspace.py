@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.binding import Bindings
+from storage.claims import Claims
 from storage.documents import WORKSPACE_DOCUMENTS
 from storage.records import RecordCollection
 
@@ -24,6 +25,7 @@ class WorkspaceStore:
         self.name = name
         self.db = db
         self._bindings = Bindings(db)
+        self.claims = Claims(db)  # exclusive claims (compare-and-set that holds on FerretDB too)
         self._records: dict[str, RecordCollection] = {}
         # Bumped on every entity definition change; caches (GraphQL schema, definitions) key on it.
         self.schema_version = 0

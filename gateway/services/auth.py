@@ -3,6 +3,11 @@
 Refresh tokens rotate on every use and are chained in a family (one per login). Presenting a
 spent token means it was copied: the whole family is revoked, so both the thief and the victim
 must log in again.
+
+Spending a token is the insert of the claim "refresh:<hash>", and revoking a family first takes the claim
+"revoked-family:<id>": on FerretDB a conditional update is not atomic, an insert under a unique ``_id`` is
+(storage/claims.py). Of concurrent refreshes with one token exactly one gets a pair, the others are reuse; a pair
+issued while its family was being revoked is revoked as well.
 """
 
 from __future__ import annotations
@@ -61,16 +66,22 @@ async def refresh(ctx: Context, token: str) -> dict[str, Any]:
         )
     if stored.expires_at <= now:
         raise Unauthorized(INVALID_REFRESH, code="invalid_refresh_token")
-    spent = await model.get_pymongo_collection().update_one(
-        {"_id": stored.id, "used_at": None, "revoked_at": None}, {"$set": {"used_at": now}}
-    )
-    if spent.modified_count != 1:  # spent concurrently by someone else: the same reuse
-        await _revoke_family(ctx, stored.family_id)
+    if not await ctx.ws.claims.take(f"refresh:{stored.token_hash}", expires_at=stored.expires_at):
+        await _revoke_family(ctx, stored.family_id)  # spent concurrently by someone else: the same reuse
         raise Unauthorized("This refresh token was already used.", code="refresh_token_reused")
+    await model.get_pymongo_collection().update_one({"_id": stored.id}, {"$set": {"used_at": now}})
     user = await find_user(ctx.ws, stored.user_id)
     if user is None or not user.active:
         raise Unauthorized("This account is deactivated or no longer exists.")
-    return await _issue(ctx, user, family_id=stored.family_id)
+    if stored.token_version is not None and stored.token_version != user.token_version:
+        # Issued while its sessions were being ended (password change, log out everywhere) and missed by that.
+        raise Unauthorized(INVALID_REFRESH, code="invalid_refresh_token")
+    pair = await _issue(ctx, user, family_id=stored.family_id)
+    # A revocation that started before the new token existed may have missed it; its claim is already there.
+    # The pair is still returned, as when the revocation comes a moment later: its refresh token is dead.
+    if await ctx.ws.claims.held(_revoked(stored.family_id)):
+        await _revoke_family(ctx, stored.family_id)
+    return pair
 
 
 async def logout(ctx: Context, token: str | None) -> None:
@@ -138,6 +149,7 @@ async def _issue(ctx: Context, user: Any, family_id: str) -> dict[str, Any]:
         token_hash=digest(secret),
         family_id=family_id,
         user_id=str(user.id),
+        token_version=user.token_version,
         expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
     ).insert()
     return {
@@ -148,7 +160,14 @@ async def _issue(ctx: Context, user: Any, family_id: str) -> dict[str, Any]:
     }
 
 
+def _revoked(family_id: str) -> str:
+    return f"revoked-family:{family_id}"
+
+
 async def _revoke_family(ctx: Context, family_id: str) -> None:
+    """Revoke every token of the family, and any issued concurrently (``refresh`` checks the claim afterwards)."""
+    ttl = timedelta(seconds=ctx.runtime.settings.refresh_token_ttl_seconds)
+    await ctx.ws.claims.take(_revoked(family_id), expires_at=utcnow() + ttl)
     await (
         ctx.ws.model(RefreshToken)
         .get_pymongo_collection()
@@ -163,3 +182,4 @@ async def _purge_expired(ctx: Context, user_id: str) -> None:
         .get_pymongo_collection()
         .delete_many({"user_id": user_id, "expires_at": {"$lt": utcnow()}})
     )
+    await ctx.ws.claims.purge_expired()

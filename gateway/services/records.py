@@ -7,7 +7,9 @@ database write (optimistic, on ``_version``), post_ event.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,7 +42,7 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 1_000_000_000  # keeps the skip within 64 bits
 MAX_BULK_ITEMS = 1000
 IDEMPOTENCY_TTL = timedelta(hours=24)
-_WRITE_ATTEMPTS = 3
+_WRITE_ATTEMPTS = 5
 
 
 class Record(dict[str, Any]):
@@ -252,7 +254,7 @@ async def _update(
     if not isinstance(data, dict):
         raise ValidationFailed("A record is a JSON object.", details=[field_error("body", "Expected an object.")])
     records = ctx.ws.records(definition.name)
-    for _ in range(_WRITE_ATTEMPTS):
+    for attempt in range(_WRITE_ATTEMPTS):
         oid, doc = await _load(ctx, definition.name, record_id)
         if if_match is not None and not etag_matches(if_match, doc):
             raise PreconditionFailed(f"The {definition.name} changed since you read it (ETag {etag(doc)}).")
@@ -310,37 +312,48 @@ async def _update(
             return record
         if if_match is not None:
             raise PreconditionFailed(f"The {definition.name} changed since you read it.")
+        await _backoff(attempt)
     raise Conflict(f"The {definition.name} is being changed by others; try again.", code="concurrent_update")
 
 
 async def _delete(
     ctx: Context, principal: Principal, definition: EntityDefinition, record_id: str, if_match: str | None
 ) -> Record:
-    oid, doc = await _load(ctx, definition.name, record_id)
-    if if_match is not None and not etag_matches(if_match, doc):
-        raise PreconditionFailed(f"The {definition.name} changed since you read it (ETag {etag(doc)}).")
-    record = _record(doc)
-    event = await ctx.runtime.bus.emit(
-        RecordEvent("pre_delete", ctx.ws.name, definition.name, "delete", dict(record), actor=principal.user_id)
-    )
-    expected = doc.get("_version", 1) if if_match is not None else None
-    deleted = await ctx.ws.records(definition.name).delete(oid, expected_version=expected)
-    if deleted is None:
-        if await ctx.ws.records(definition.name).exists({"_id": oid}):
-            raise PreconditionFailed(f"The {definition.name} changed while it was being deleted; read it again.")
-        raise _not_found(definition.name, record_id)
-    await ctx.runtime.bus.emit(
-        RecordEvent(
-            "post_delete",
-            ctx.ws.name,
-            definition.name,
-            "delete",
-            dict(record),
-            actor=principal.user_id,
-            write_id=event.write_id,
+    records = ctx.ws.records(definition.name)
+    for attempt in range(_WRITE_ATTEMPTS):
+        oid, doc = await _load(ctx, definition.name, record_id)
+        if if_match is not None and not etag_matches(if_match, doc):
+            raise PreconditionFailed(f"The {definition.name} changed since you read it (ETag {etag(doc)}).")
+        record = _record(doc)
+        event = await ctx.runtime.bus.emit(
+            RecordEvent("pre_delete", ctx.ws.name, definition.name, "delete", dict(record), actor=principal.user_id)
         )
-    )
-    return record
+        # Always conditional on the version read: of concurrent deletes exactly one deletes (and emits post_delete).
+        deleted = await records.delete(oid, expected_version=doc.get("_version", 1))
+        if deleted is not None:
+            await ctx.runtime.bus.emit(
+                RecordEvent(
+                    "post_delete",
+                    ctx.ws.name,
+                    definition.name,
+                    "delete",
+                    dict(record),
+                    actor=principal.user_id,
+                    write_id=event.write_id,
+                )
+            )
+            return record
+        if if_match is not None:
+            if await records.exists({"_id": oid}):
+                raise PreconditionFailed(f"The {definition.name} changed while it was being deleted; read it again.")
+            raise _not_found(definition.name, record_id)
+        await _backoff(attempt)
+    raise Conflict(f"The {definition.name} is being changed by others; try again.", code="concurrent_update")
+
+
+async def _backoff(attempt: int) -> None:
+    """Let a concurrent writer of the same record finish before reading it again."""
+    await asyncio.sleep(0.01 * (attempt + 1) * (0.5 + random.random()))
 
 
 # --- idempotent create ------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ API keys of the user stop working on the next request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -22,6 +26,9 @@ from storage.records import iso, parse_id
 from storage.workspace import WorkspaceStore
 
 MIN_PASSWORD_LENGTH = 8
+ADMIN_CHANGE = "users:admin-change"
+ADMIN_CHANGE_LEASE = timedelta(seconds=30)  # a holder that died lets go after this
+ADMIN_CHANGE_ATTEMPTS = 10
 MAX_PASSWORD_LENGTH = 1024  # Argon2 accepts more, but nobody needs it and it bounds the hashing cost
 
 
@@ -147,8 +154,17 @@ async def update_user(ctx: Context, user_id: str, changes: dict[str, Any]) -> di
         and user.active
         and ((new_role is not None and new_role != Role.admin) or new_active is False)
     )
-    if losing_admin:
+    if not losing_admin:
+        return await _apply(ctx, user, changes)
+    # Two admins demoted at once must not each count the other as the one that remains: one such change at a time.
+    async with _admin_change(ctx):
         await _keep_an_admin(ctx, user.id)
+        return await _apply(ctx, user, changes)
+
+
+async def _apply(ctx: Context, user: Any, changes: dict[str, Any]) -> dict[str, Any]:
+    new_role = changes.get("role")
+    new_active = changes.get("active")
     if new_role is not None:
         user.role = Role(new_role)
     if new_active is not None and new_active != user.active:
@@ -176,6 +192,21 @@ async def _existing(ctx: Context, user_id: str) -> Any:
     if user is None:
         raise NotFound(f"No user with id '{user_id}'.", code="user_not_found")
     return user
+
+
+@contextlib.asynccontextmanager
+async def _admin_change(ctx: Context) -> AsyncIterator[None]:
+    """Hold the workspace's "admin-change" claim (an insert, exclusive on FerretDB too; see storage/claims.py)."""
+    for attempt in range(ADMIN_CHANGE_ATTEMPTS):
+        if await ctx.ws.claims.take(ADMIN_CHANGE, lease=ADMIN_CHANGE_LEASE):
+            break
+        await asyncio.sleep(0.05 * (attempt + 1))
+    else:
+        raise Conflict("Another admin is being changed right now; try again.", code="concurrent_update")
+    try:
+        yield
+    finally:
+        await ctx.ws.claims.release(ADMIN_CHANGE)
 
 
 async def _keep_an_admin(ctx: Context, leaving: ObjectId) -> None:
