@@ -36,7 +36,7 @@ from graph.errors import ErrorCodes, as_graphql_error, log_unexpected
 from graph.limits import QueryLimits
 from graph.loaders import page_dict
 from graph.naming import graphql_key, python_name
-from graph.scalars import SCALAR_MAP, Date, DateTime
+from graph.scalars import SCALAR_MAP, Date, DateTime, Long
 from hooks.bus import RecordEvent
 from storage.documents import EntityDefinition, FieldDef, FieldType
 from storage.query import AllOf, AnyOf, Condition
@@ -47,7 +47,7 @@ ID = strawberry.ID
 VALUE_TYPES: dict[FieldType, Any] = {
     FieldType.string: str,
     FieldType.text: str,
-    FieldType.integer: int,
+    FieldType.integer: Long,
     FieldType.number: float,
     FieldType.boolean: bool,
     FieldType.date: Date,
@@ -63,7 +63,7 @@ VALUE_TYPES: dict[FieldType, Any] = {
 FILTER_TYPES: dict[FieldType, Any] = {
     FieldType.string: types.StringFilter,
     FieldType.text: types.StringFilter,
-    FieldType.integer: types.IntFilter,
+    FieldType.integer: types.LongFilter,
     FieldType.number: types.FloatFilter,
     FieldType.boolean: types.BooleanFilter,
     FieldType.date: types.DateFilter,

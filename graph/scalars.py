@@ -1,7 +1,8 @@
-"""``Date`` and ``DateTime`` scalars: ISO 8601 strings on the wire, exactly as REST returns them.
+"""Custom scalars: ``Date``/``DateTime`` (ISO 8601 strings, exactly as REST returns them) and ``Long``.
 
-Values are validated on input but passed to the service as the same strings a REST body would
-carry, so coercion (and its error messages) is the records service's alone.
+Dates are validated on input but passed to the service as the same strings a REST body would
+carry, so coercion (and its error messages) is the records service's alone. ``Long`` exists because
+GraphQL's ``Int`` is 32-bit while an entity ``integer`` field holds any int64 (REST accepts it).
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ from datetime import date, datetime
 from typing import Any, NewType
 
 import strawberry
+from graphql import IntValueNode, ValueNode, print_ast
 
 from storage.records import iso
 
 Date = NewType("Date", str)
 DateTime = NewType("DateTime", str)
+Long = NewType("Long", int)
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+_SAFE_FLOAT = 2**53  # a JSON number beyond this, written as a float, is no longer exact
 
 
 def _serialize_date(value: Any) -> str:
@@ -47,6 +53,35 @@ def _parse_datetime(value: Any) -> str:
     return value
 
 
+def _long(value: int) -> int:
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise ValueError(f"Long must be between {LONG_MIN} and {LONG_MAX} (a 64-bit integer); got {value}.")
+    return value
+
+
+def _serialize_long(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"Long cannot represent a non-integer value: {value!r}.")
+    return _long(value)
+
+
+def _parse_long(value: Any) -> int:
+    """A variable: a JSON integer (``3.0`` too, as JSON does not tell them apart), never a string or bool."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _SAFE_FLOAT:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"Long must be an integer; got {value!r}.")
+    return _long(value)
+
+
+def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
+    if not isinstance(node, IntValueNode):
+        raise ValueError(f"Long must be an integer; got {print_ast(node)}.")
+    return _long(int(node.value))
+
+
 SCALAR_MAP = {
     Date: strawberry.scalar(
         name="Date",
@@ -59,5 +94,13 @@ SCALAR_MAP = {
         description="A point in time, ISO 8601 in UTC (2026-01-31T12:00:00.000Z).",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
+    ),
+    Long: strawberry.scalar(
+        name="Long",
+        description="A 64-bit signed integer (-2^63 .. 2^63-1), as a JSON number. Beyond 2^53 JavaScript "
+        "clients need a big-integer aware JSON parser to keep every digit.",
+        serialize=_serialize_long,
+        parse_value=_parse_long,
+        parse_literal=_parse_long_literal,
     ),
 }

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET
 
-from graph.scalars import Date, DateTime
+from graph.scalars import Date, DateTime, Long
 
 
 @strawberry.enum(description="Sort direction.")
@@ -113,7 +113,7 @@ def _ops(name: str, value: type, *, ordered: bool = True, text: bool = False) ->
 
 
 StringFilter = _ops("StringFilter", str, text=True)
-IntFilter = _ops("IntFilter", int)
+LongFilter = _ops("LongFilter", Long)
 FloatFilter = _ops("FloatFilter", float)
 BooleanFilter = _ops("BooleanFilter", bool, ordered=False)
 DateFilter = _ops("DateFilter", Date)
