@@ -22,6 +22,7 @@ log = logging.getLogger("hari.graphql")
 
 TOO_COMPLEX = "query_too_complex"
 _TOKEN_LIMIT_MESSAGE = "Document contains more than"
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 _VARIABLE_ERROR = re.compile(r"^Variable '\$(?P<variable>\w+)' [^:]*?(?: at (?P<path>[^:]+))?: (?P<reason>.*)$", re.S)
 
 
@@ -100,16 +101,31 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
             log.error("unhandled error in a resolver at %s", error.path, exc_info=error.original_error)
 
 
+def without_suggestions(error: GraphQLError) -> GraphQLError:
+    """The error without graphql-core's "Did you mean ...?" hint, which names fields of the schema."""
+    message = _SUGGESTION.sub("", error.message)
+    return error if message == error.message else _rebuild(error, message, dict(error.extensions or {}))
+
+
 class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result (and of each subscription event) so its extensions carry the REST code."""
+    """Rewrites every error of a result (and of each subscription event) so its extensions carry the REST code.
+
+    Anonymous callers (only possible on a websocket: HTTP answers them 401 first) get no field suggestions.
+    """
+
+    def _convert(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        converted = [convert(e) for e in errors]
+        if getattr(getattr(self.execution_context.context, "ctx", None), "principal", None) is None:
+            converted = [without_suggestions(e) for e in converted]
+        return converted
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [convert(e) for e in result.errors]
+            result.errors = self._convert(result.errors)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         if getattr(result, "errors", None):
-            result.errors = [convert(e) for e in result.errors]
+            result.errors = self._convert(result.errors)
         yield None

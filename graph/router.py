@@ -1,8 +1,9 @@
 """``/api/graphql``: queries and mutations over HTTP, subscriptions over graphql-transport-ws, GraphiQL.
 
-Each request is authenticated and counted once by ``gateway.access.build_context`` (as REST is), then
-run by Strawberry against its workspace's schema. Schemas are built from the entity definitions and
-cached per workspace until the definitions change (``ws.schema_version``), never per request.
+Each request is authenticated and counted once by ``gateway.access.build_context`` (as REST is); an
+anonymous one gets a 401 before its document is even parsed, so it learns nothing of the schema. The
+rest run in Strawberry against their workspace's schema, built from the entity definitions and cached
+per workspace until the definitions change (``ws.schema_version``), never per request.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.access import build_context
 from gateway.config import Settings
-from gateway.errors import ApiError, BadRequest, NotFound
+from gateway.errors import ApiError, BadRequest, NotFound, Unauthorized
 from gateway.runtime import Runtime
 from gateway.services import entities
 from graph.builder import Limits, build_schema
@@ -43,6 +44,7 @@ ASSETS = frozenset(
     }
 )
 _CACHE_KEY = "graphql_view"
+ANONYMOUS_MESSAGE = "Authentication required: send 'Authorization: Bearer <token or hari_ key>'."
 _build_locks: weakref.WeakKeyDictionary[WorkspaceStore, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 router = APIRouter(prefix="/api/graphql", tags=["graphql"])
@@ -141,6 +143,8 @@ async def _execute(request: Request) -> Response:
             request.client.host if request.client else None,
             getattr(request.state, "request_id", None),
         )
+        if ctx.principal is None:  # before validation: no schema detail (field suggestions) for anonymous callers
+            raise Unauthorized(ANONYMOUS_MESSAGE)
         view = await workspace_view(ctx.ws, runtime.settings)
     except ApiError as exc:
         return _error_response(exc)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, NewType
 
 import strawberry
-from graphql import IntValueNode, ValueNode, print_ast
+from graphql import GraphQLError, IntValueNode, ValueNode, print_ast
 
 from storage.records import iso
 
@@ -39,23 +39,31 @@ def _serialize_datetime(value: Any) -> str:
     return str(value)
 
 
+# Parse errors are GraphQLErrors: graphql-core reports them as the caller's mistake (any other exception
+# would be masked as an internal error).
+_DATE_HINT = "Date must be a string like 2026-01-31"
+_DATETIME_HINT = "DateTime must be an ISO 8601 string like 2026-01-31T12:00:00Z"
+
+
 def _parse_date(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("Date must be a string like 2026-01-31.")
-    date.fromisoformat(value)
-    return value
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise GraphQLError(f"{_DATE_HINT}; got {value!r}.") from None
+    return value  # type: ignore[no-any-return]
 
 
 def _parse_datetime(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("DateTime must be an ISO 8601 string like 2026-01-31T12:00:00Z.")
-    datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith(("Z", "z")) else value)
-    return value
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith(("Z", "z")) else value)
+    except (AttributeError, TypeError, ValueError):
+        raise GraphQLError(f"{_DATETIME_HINT}; got {value!r}.") from None
+    return value  # type: ignore[no-any-return]
 
 
 def _long(value: int) -> int:
     if not LONG_MIN <= value <= LONG_MAX:
-        raise ValueError(f"Long must be between {LONG_MIN} and {LONG_MAX} (a 64-bit integer); got {value}.")
+        raise GraphQLError(f"Long must be between {LONG_MIN} and {LONG_MAX} (a 64-bit integer); got {value}.")
     return value
 
 
@@ -63,7 +71,7 @@ def _serialize_long(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"Long cannot represent a non-integer value: {value!r}.")
+        raise GraphQLError(f"Long cannot represent a non-integer value: {value!r}.")
     return _long(value)
 
 
@@ -72,13 +80,13 @@ def _parse_long(value: Any) -> int:
     if isinstance(value, float) and value.is_integer() and abs(value) <= _SAFE_FLOAT:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"Long must be an integer; got {value!r}.")
+        raise GraphQLError(f"Long must be an integer; got {value!r}.")
     return _long(value)
 
 
 def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
     if not isinstance(node, IntValueNode):
-        raise ValueError(f"Long must be an integer; got {print_ast(node)}.")
+        raise GraphQLError(f"Long must be an integer; got {print_ast(node)}.")
     return _long(int(node.value))
 
 

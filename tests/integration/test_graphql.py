@@ -66,11 +66,26 @@ async def test_introspection_shows_typed_entities(client: httpx.AsyncClient, aut
     assert {"create_contact", "update_contact", "delete_contact", "bulk_create_contact"} <= mutations
 
 
-async def test_introspection_needs_authentication(client: httpx.AsyncClient) -> None:
-    error = error_of(await gql(client, "{ __schema { types { name } } }"))
-    assert error["extensions"]["code"] == "unauthorized"
-    error = error_of(await gql(client, "{ contacts { data { id } } }"))
-    assert error["extensions"]["code"] == "unauthorized"
+async def test_anonymous_requests_are_401_before_validation(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    """No token, no schema: neither introspection nor "did you mean" hints that name fields."""
+    for query in (
+        "{ __schema { types { name } } }",
+        "{ contacts { data { id } } }",
+        "{ contacts { data { first_nme } } }",
+    ):
+        for response in (
+            await client.post("/api/graphql", json={"query": query}),
+            await client.get("/api/graphql", params={"query": query}),
+        ):
+            assert response.status_code == 401, response.text
+            body = response.json()
+            assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "unauthorized"
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert "first_name" not in response.text and "Did you mean" not in response.text
+    assert (await client.get("/api/graphql")).status_code == 200  # the GraphiQL page stays public
+    signed_in = error_of(await gql(client, "{ contacts { data { first_nme } } }", headers=auth))
+    assert signed_in["extensions"]["code"] == "bad_request"  # a signed-in caller still gets the hint
+    assert "first_name" in signed_in["message"]
 
 
 async def test_contacts_filtered_by_source_with_company_names(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -461,3 +476,53 @@ async def test_rate_limit_answers_429_in_graphql_shape(make_settings: Callable[.
     limited = statuses[2]
     assert limited.json()["errors"][0]["extensions"]["code"] == "rate_limited"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_integers_beyond_32_bits_round_trip_as_long(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    """REST stores any int64; GraphQL's 32-bit Int could not serialise it, so integer fields are ``Long``."""
+    big, huge = 2**40, 2**63 - 1
+    small = await rest_create(client, auth, "company", {"name": "Small", "employees": 7})
+    large = await rest_create(client, auth, "company", {"name": "Large", "employees": big})
+    fields = data_of(await gql(client, '{ __type(name: "Company") { fields { name type { name } } } }', headers=auth))
+    assert {"name": "employees", "type": {"name": "Long"}} in fields["__type"]["fields"]
+
+    query = """query($min: Long!) { companies(where: {employees: {gt: $min}}) { data { id employees } } }"""
+    found = data_of(await gql(client, query, {"min": 2**31}, headers=auth))["companies"]["data"]
+    assert found == [{"id": large["id"], "employees": big}]
+    literal = data_of(
+        await gql(
+            client, f"{{ companies(where: {{employees: {{lte: {big}, gt: 7}}}}) {{ data {{ id }} }} }}", headers=auth
+        )
+    )
+    assert literal["companies"]["data"] == [{"id": large["id"]}]
+    listed = data_of(await gql(client, "{ companies(where: {employees: {in: [7]}}) { data { id } } }", headers=auth))
+    assert listed["companies"]["data"] == [{"id": small["id"]}]
+
+    made = data_of(
+        await gql(
+            client,
+            'mutation($n: Long) { create_company(data: {name: "Huge", employees: $n}) { id employees } }',
+            {"n": huge},
+            headers=auth,
+        )
+    )["create_company"]
+    assert made["employees"] == huge
+    rest = (await client.get(f"/api/records/company/{made['id']}", headers=auth)).json()
+    assert rest["employees"] == huge
+
+    create = 'mutation($n: Long) { create_company(data: {name: "Bad", employees: $n}) { id } }'
+    for value in (2**63, -(2**63) - 1, 1.5, "12", True):
+        error = error_of(await gql(client, create, {"n": value}, headers=auth))
+        assert error["extensions"]["code"] == "validation_error", error
+        assert "Long" in error["message"] and error["extensions"]["details"][0]["field"] == "n"
+    for literal_value in ("9223372036854775808", "1.5", '"12"'):
+        error = error_of(
+            await gql(
+                client,
+                f'mutation {{ create_company(data: {{name: "Bad", employees: {literal_value}}}) {{ id }} }}',
+                headers=auth,
+            )
+        )
+        assert error["extensions"]["code"] == "bad_request" and "Long" in error["message"], error
+    total = data_of(await gql(client, "{ companies { meta { total } } }", headers=auth))["companies"]["meta"]["total"]
+    assert total == 3  # nothing was created by the refused mutations

@@ -201,6 +201,14 @@ async def test_subscription_needs_authentication(client: httpx.AsyncClient, app:
         message = await ws.receive_json(timeout=5)
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "unauthorized"
+        await ws.send_json(
+            {"id": "10", "type": "subscribe", "payload": {"query": "subscription { contact_events { operaton } }"}}
+        )
+        message = await ws.receive_json(timeout=5)
+        while message.get("id") != "10" or message["type"] == "complete":  # skip the end of subscription 9
+            message = await ws.receive_json(timeout=5)
+        assert message["type"] == "error" and message["payload"][0]["extensions"]["code"] == "bad_request"
+        assert "Did you mean" not in json.dumps(message)  # no schema hints for an anonymous socket
 
     async with websocket_client(app) as wsc, aconnect_ws("/api/graphql", wsc, subprotocols=[PROTOCOL]) as ws:
         await ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}})

@@ -105,7 +105,7 @@ def test_schema_types_follow_field_types() -> None:
     for line in (
         "id: ID!",
         "class: String",
-        "count: Int",
+        "count: Long",
         "ratio: Float",
         "active: Boolean",
         "day: Date",
@@ -210,3 +210,26 @@ def test_unexpected_errors_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     assert result.errors[0].message == "An unexpected error occurred."
     assert result.errors[0].extensions == {"code": "internal_error", "details": []}
     assert "unhandled error" in caplog.text
+
+
+def test_anonymous_callers_get_no_field_suggestions() -> None:
+    schema = build_schema(definitions())
+    for query in (
+        "{ contacts { data { first_nme } } }",
+        "{ contacts(where: {sorce: {eq: 1}}) { meta { total } } }",
+        "{ contacts(sort: [{field: frst_name}]) { meta { total } } }",
+    ):
+        signed_in = run(schema, query).errors[0].message
+        anonymous = run(schema, query, signed_in=False).errors[0].message
+        assert "Did you mean" in signed_in and "Did you mean" not in anonymous
+        assert anonymous.startswith(signed_in.split(" Did you mean")[0])
+
+
+@pytest.mark.parametrize(
+    ("literal", "fragment"),
+    [("9223372036854775808", "64-bit"), ("-9223372036854775809", "64-bit"), ("1.5", "integer"), ('"3"', "integer")],
+)
+def test_long_literals_outside_int64_or_not_integers_are_refused(literal: str, fragment: str) -> None:
+    schema = build_schema(definitions())
+    error = run(schema, f"{{ companies(where: {{employees: {{gt: {literal}}}}}) {{ meta {{ total }} }} }}").errors[0]
+    assert error.extensions["code"] == "bad_request" and "Long" in error.message and fragment in error.message
