@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from storage.documents import utcnow
+from storage.transient import retry_transient
 
 COLLECTION = "claims"
 
@@ -37,7 +38,7 @@ class Claims:
         if expires_at is not None:
             doc["expires_at"] = expires_at
         try:
-            await self.collection.insert_one(doc)
+            await retry_transient(lambda: self.collection.insert_one(doc))
             return True
         except DuplicateKeyError:
             if lease is None:
@@ -55,7 +56,7 @@ class Claims:
         return await self.collection.find_one({"_id": key}, {"_id": 1}) is not None
 
     async def release(self, key: str) -> None:
-        await self.collection.delete_one({"_id": key})
+        await retry_transient(lambda: self.collection.delete_one({"_id": key}))
 
     async def purge_expired(self) -> None:
         """No TTL index on FerretDB: claims that carry ``expires_at`` are removed by whoever calls this."""

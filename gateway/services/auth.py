@@ -12,14 +12,15 @@ issued while its family was being revoked is revoked as well.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from gateway import ratelimit
-from gateway.errors import Forbidden, Unauthorized
+from gateway.errors import Conflict, Forbidden, Unauthorized
 from gateway.services.context import ROLE_PERMISSIONS, Context, Principal
-from gateway.services.users import end_sessions, find_user, normalize_email, user_view, valid_password
+from gateway.services.users import find_user, normalize_email, user_view, valid_password, write_user
 from gateway.tokens import digest, issue_access_token, new_refresh_token
 from storage.documents import RefreshToken, User, utcnow
 
@@ -45,8 +46,7 @@ async def login(ctx: Context, email: str, password: str) -> dict[str, Any]:
     if user is None or not ok or not user.active:
         raise Unauthorized(INVALID_LOGIN, code="invalid_credentials")
     if passwords.needs_rehash(user.password_hash):  # Argon2 settings were raised since this hash was made
-        user.password_hash = await passwords.hash_async(password)
-        await user.save()
+        await _rehash(ctx, user, password)
     await _purge_expired(ctx, str(user.id))
     return await _issue(ctx, user, family_id=uuid.uuid4().hex)
 
@@ -95,8 +95,7 @@ async def logout(ctx: Context, token: str | None) -> None:
     principal = authenticated(ctx)
     user = await find_user(ctx.ws, principal.user_id)
     if user is not None:
-        await end_sessions(ctx.ws, user)
-        await user.save()
+        await write_user(ctx.ws, user.id, {}, end_sessions=True)
 
 
 async def change_password(ctx: Context, current_password: str, new_password: str) -> dict[str, Any]:
@@ -112,11 +111,18 @@ async def change_password(ctx: Context, current_password: str, new_password: str
     user = await find_user(ctx.ws, principal.user_id)
     if user is None or not await ctx.runtime.passwords.verify_async(user.password_hash, current_password):
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
-    user.password_hash = await ctx.runtime.passwords.hash_async(valid_password(new_password))
-    await end_sessions(ctx.ws, user)
-    user.updated_at = utcnow()
-    await user.save()
-    return await _issue(ctx, user, family_id=uuid.uuid4().hex)
+    new_hash = await ctx.runtime.passwords.hash_async(valid_password(new_password))
+    # Only over the hash just verified: of two changes racing with one current password, the second is refused.
+    changed = await write_user(
+        ctx.ws,
+        user.id,
+        {"password_hash": new_hash, "updated_at": utcnow()},
+        end_sessions=True,
+        expect={"password_hash": user.password_hash},
+    )
+    if changed is None:
+        raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    return await _issue(ctx, changed, family_id=uuid.uuid4().hex)
 
 
 async def me(ctx: Context) -> dict[str, Any]:
@@ -131,6 +137,13 @@ async def me(ctx: Context) -> dict[str, Any]:
         "api_key_id": principal.key_id,
         "permissions": sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
     }
+
+
+async def _rehash(ctx: Context, user: Any, password: str) -> None:
+    """Store a stronger hash of the password just verified, unless the password changed meanwhile (best effort)."""
+    new_hash = await ctx.runtime.passwords.hash_async(password)
+    with contextlib.suppress(Conflict):  # the user is being changed: rehash at a later login
+        await write_user(ctx.ws, user.id, {"password_hash": new_hash}, expect={"password_hash": user.password_hash})
 
 
 async def _issue(ctx: Context, user: Any, family_id: str) -> dict[str, Any]:

@@ -4,6 +4,11 @@ DELETE deactivates rather than removes: records keep meaningful ``created_by`` i
 reserved, and an admin can reactivate the account. Deactivation, a password change or "log out
 everywhere" bump ``token_version`` and revoke refresh tokens, so access tokens, refresh tokens and
 API keys of the user stop working on the next request.
+
+A user document is only ever changed by ``write_user``: a targeted ``$set``/``$inc``, never a whole-document
+save, so an admin's edit cannot put back a ``token_version`` that a logout moved on. FerretDB v1.24 still
+rewrites the whole stored document for a ``$set`` (read, then write), so the write also holds the user's claim
+(storage/claims.py): one writer of a given user at a time, on FerretDB as on MongoDB.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from storage.workspace import WorkspaceStore
 
 MIN_PASSWORD_LENGTH = 8
 ADMIN_CHANGE = "users:admin-change"
-ADMIN_CHANGE_LEASE = timedelta(seconds=30)  # a holder that died lets go after this
-ADMIN_CHANGE_ATTEMPTS = 10
+CLAIM_LEASE = timedelta(seconds=30)  # a holder that died lets go after this
+CLAIM_ATTEMPTS = 10
 MAX_PASSWORD_LENGTH = 1024  # Argon2 accepts more, but nobody needs it and it bounds the hashing cost
 
 
@@ -106,13 +111,37 @@ async def find_user(ws: WorkspaceStore, user_id: str) -> Any | None:
     return await ws.model(User).get(oid) if oid else None
 
 
-async def end_sessions(ws: WorkspaceStore, user: Any) -> None:
-    """Every access token and refresh token of ``user`` stops working now (API keys are not sessions)."""
-    user.token_version += 1
-    tokens = ws.model(RefreshToken)
-    await tokens.get_pymongo_collection().update_many(
-        {"user_id": str(user.id), "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
-    )
+async def write_user(
+    ws: WorkspaceStore,
+    user_id: ObjectId,
+    fields: dict[str, Any],
+    *,
+    end_sessions: bool = False,
+    expect: dict[str, Any] | None = None,
+) -> Any | None:
+    """``$set`` only ``fields`` (and ``$inc`` ``token_version`` to end every session); the user as stored after.
+
+    ``expect`` adds conditions (compare-and-set, exact under the claim); None when they no longer hold.
+    Ending sessions also revokes the user's refresh tokens (API keys are not sessions).
+    """
+    update: dict[str, Any] = {}
+    if fields:
+        update["$set"] = fields
+    if end_sessions:
+        update["$inc"] = {"token_version": 1}
+    model = ws.model(User)
+    async with _claimed(ws, f"users:write:{user_id}", "This user is being changed right now; try again."):
+        if update:
+            result = await model.get_pymongo_collection().update_one({**(expect or {}), "_id": user_id}, update)
+            if result.matched_count == 0:
+                return None
+        if end_sessions:
+            await (
+                ws.model(RefreshToken)
+                .get_pymongo_collection()
+                .update_many({"user_id": str(user_id), "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
+            )
+        return await model.get(user_id)
 
 
 async def list_users(ctx: Context) -> list[dict[str, Any]]:
@@ -135,50 +164,48 @@ async def create_user(
 
 
 async def update_user(ctx: Context, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply the fields sent (email, name, role, active, password)."""
+    """Apply the fields sent (email, name, role, active, password), and only those."""
     ctx.require(Permission.users_manage)
     user = await _existing(ctx, user_id)
     model = ctx.ws.model(User)
+    fields: dict[str, Any] = {}
     if "email" in changes and changes["email"] is not None:
         email = _valid_email(changes["email"])
         other = await model.find_one(model.email == email)
         if other is not None and other.id != user.id:
             raise Conflict(f"A user with email '{email}' already exists.", details=[field_error("email", "Taken.")])
-        user.email = email
+        fields["email"] = email
     if "name" in changes:
-        user.name = changes["name"]
+        fields["name"] = changes["name"]
     new_role = changes.get("role")
+    if new_role is not None:
+        fields["role"] = Role(new_role).value
     new_active = changes.get("active")
+    if new_active is not None:
+        fields["active"] = bool(new_active)
+    if changes.get("password") is not None:  # hashed before any claim is held: it is the slow part
+        fields["password_hash"] = await ctx.runtime.passwords.hash_async(valid_password(changes["password"]))
+    end = "password_hash" in fields or new_active is False
     losing_admin = (
         user.role == Role.admin
         and user.active
         and ((new_role is not None and new_role != Role.admin) or new_active is False)
     )
     if not losing_admin:
-        return await _apply(ctx, user, changes)
+        return await _apply(ctx, user.id, fields, end)
     # Two admins demoted at once must not each count the other as the one that remains: one such change at a time.
     async with _admin_change(ctx):
         await _keep_an_admin(ctx, user.id)
-        return await _apply(ctx, user, changes)
+        return await _apply(ctx, user.id, fields, end)
 
 
-async def _apply(ctx: Context, user: Any, changes: dict[str, Any]) -> dict[str, Any]:
-    new_role = changes.get("role")
-    new_active = changes.get("active")
-    if new_role is not None:
-        user.role = Role(new_role)
-    if new_active is not None and new_active != user.active:
-        user.active = bool(new_active)
-        if not user.active:
-            await end_sessions(ctx.ws, user)
-    if changes.get("password") is not None:
-        user.password_hash = await ctx.runtime.passwords.hash_async(valid_password(changes["password"]))
-        await end_sessions(ctx.ws, user)
-    user.updated_at = utcnow()
+async def _apply(ctx: Context, user_id: ObjectId, fields: dict[str, Any], end: bool) -> dict[str, Any]:
     try:
-        await user.save()
+        user = await write_user(ctx.ws, user_id, {**fields, "updated_at": utcnow()}, end_sessions=end)
     except DuplicateKeyError:
         raise Conflict("A user with this email already exists.", details=[field_error("email", "Taken.")]) from None
+    if user is None:
+        raise NotFound(f"No user with id '{user_id}'.", code="user_not_found")
     return user_view(user)
 
 
@@ -194,19 +221,24 @@ async def _existing(ctx: Context, user_id: str) -> Any:
     return user
 
 
-@contextlib.asynccontextmanager
-async def _admin_change(ctx: Context) -> AsyncIterator[None]:
+def _admin_change(ctx: Context) -> contextlib.AbstractAsyncContextManager[None]:
     """Hold the workspace's "admin-change" claim (an insert, exclusive on FerretDB too; see storage/claims.py)."""
-    for attempt in range(ADMIN_CHANGE_ATTEMPTS):
-        if await ctx.ws.claims.take(ADMIN_CHANGE, lease=ADMIN_CHANGE_LEASE):
+    return _claimed(ctx.ws, ADMIN_CHANGE, "Another admin is being changed right now; try again.")
+
+
+@contextlib.asynccontextmanager
+async def _claimed(ws: WorkspaceStore, key: str, busy: str) -> AsyncIterator[None]:
+    """Hold the claim ``key`` (waiting a little for its holder); 409 when it stays taken."""
+    for attempt in range(CLAIM_ATTEMPTS):
+        if await ws.claims.take(key, lease=CLAIM_LEASE):
             break
         await asyncio.sleep(0.05 * (attempt + 1))
     else:
-        raise Conflict("Another admin is being changed right now; try again.", code="concurrent_update")
+        raise Conflict(busy, code="concurrent_update")
     try:
         yield
     finally:
-        await ctx.ws.claims.release(ADMIN_CHANGE)
+        await ws.claims.release(key)
 
 
 async def _keep_an_admin(ctx: Context, leaving: ObjectId) -> None:
