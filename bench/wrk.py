@@ -44,10 +44,11 @@ end
 _REQUEST = r"""
 request = function()
   n = n + 1
-  local path = paths[(n %% #paths) + 1]
+  local i = n + tid * 7919  -- threads start apart, so two never write the same record at the same moment
+  local path = paths[(i %% #paths) + 1]
   local body = nil
   if #bodies > 0 then
-    body = bodies[(n %% #bodies) + 1]:gsub("{n}", tostring(tid) .. "-" .. tostring(n))
+    body = bodies[(i %% #bodies) + 1]:gsub("{n}", tostring(tid) .. "-" .. tostring(n))
   end
   return wrk.format(method, path, headers, body)
 end

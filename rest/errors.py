@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, ServerSelectionTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import ApiError, ServiceUnavailable, ValidationFailed
@@ -69,10 +69,17 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (AutoReconnect, ServerSelectionTimeoutError):
         app.add_exception_handler(exc_type, _db_down)  # type: ignore[arg-type]
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
+    # Handled here rather than by the catch-all below: Starlette re-raises what reaches the catch-all, and uvicorn
+    # then closes the connection under a keep-alive client.
+    @app.exception_handler(OperationFailure)
+    async def _db_refused(request: Request, exc: OperationFailure) -> OrjsonResponse:
         if is_transient(exc):  # the database refused under contention even after retries: nothing was changed
             log.warning("database busy: %s", exc)
             return error_response(ServiceUnavailable("The database is busy; try again shortly.", headers=_RETRY))
+        log.exception("database error")
+        return error_response(ApiError("An unexpected error occurred.", code="internal_error"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
         log.exception("unhandled error")
         return error_response(ApiError("An unexpected error occurred.", code="internal_error"))

@@ -118,12 +118,24 @@ _GRAPHQL_QUERY_PARAMETER = {
     "schema": {"type": "string"},
 }
 
-_RATE_HEADERS = {
-    "Retry-After": {"description": "Seconds until a retry can succeed.", "schema": {"type": "integer"}},
+HEADERS: dict[str, Any] = {
+    "X-Request-ID": {
+        "description": "The request's id (yours, when you sent a valid `X-Request-ID`); every log line carries it.",
+        "schema": {"type": "string"},
+    },
     "X-RateLimit-Limit": {"description": "Requests allowed in the window.", "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in the window.", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Unix time when the window resets.", "schema": {"type": "integer"}},
+    "Retry-After": {"description": "Seconds until a retry can succeed.", "schema": {"type": "integer"}},
 }
+_RATE = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def _header_refs(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+_RATE_HEADERS = _header_refs("Retry-After", *_RATE)
 ERROR_RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
     400: ("Invalid input; `details` names each bad field or parameter.", {}),
     401: (
@@ -138,7 +150,7 @@ ERROR_RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
     422: ("A blocking webhook (a pre_save / pre_delete subscription) refused the write (`hook_rejected`).", {}),
     429: ("Rate limited: retry after `Retry-After` seconds.", _RATE_HEADERS),
     502: ("A blocking webhook could not be reached, so the write was not made (`hook_unreachable`).", {}),
-    503: ("The database is not reachable; try again shortly.", {}),
+    503: ("The database is not reachable or busy; try again shortly.", _header_refs("Retry-After")),
 }
 
 # The records query language, documented on every list operation of records.
@@ -331,6 +343,7 @@ def build_generic(app: FastAPI) -> dict[str, Any]:
     if GRAPHQL_PATH in doc.get("paths", {}):
         schemas.update(copy.deepcopy(GRAPHQL_SCHEMAS))
     components["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
+    components["headers"] = copy.deepcopy(HEADERS)
     doc["security"] = copy.deepcopy(AUTHENTICATED)
     used: set[str] = set()
     for path, item in doc.get("paths", {}).items():
@@ -353,6 +366,9 @@ def build_generic(app: FastAPI) -> dict[str, Any]:
                     response.setdefault("headers", {}).update(copy.deepcopy(RECORD_HEADERS[(method, path)]))
             for status in _error_statuses(method, path, operation):
                 responses.setdefault(str(status), _error_response(status))
+            for code, response in responses.items():
+                names = ("X-Request-ID", *_RATE) if code.startswith("2") and (method, path) not in CONTEXT_FREE else ()
+                response.setdefault("headers", {}).update(_header_refs(*(names or ("X-Request-ID",))))
             if path == GRAPHQL_PATH:
                 _describe_graphql(method, operation)
             if "security" not in operation:

@@ -30,8 +30,8 @@ class Claims:
     async def take(self, key: str, *, lease: timedelta | None = None, expires_at: datetime | None = None) -> bool:
         """True for exactly one of several concurrent callers with the same ``key``.
 
-        With a ``lease``, a claim older than the lease was left by a holder that died, and is taken over (the
-        stale claim is removed with one ``delete_one``, which only one taker wins, then taken like a new one).
+        With a ``lease``, a claim older than the lease was left by a holder that died, and is taken over by the one
+        caller that inserts the take-over marker named after that stale claim.
         """
         now = utcnow()
         doc: dict[str, Any] = {"_id": key, "at": now}
@@ -43,11 +43,19 @@ class Claims:
         except DuplicateKeyError:
             if lease is None:
                 return False
-        stale = await self.collection.delete_one({"_id": key, "at": {"$lte": now - lease}})
-        if stale.deleted_count != 1:
+        # Take-over: of the callers that find the same stale claim, the one that inserts the marker named after it
+        # wins (an insert, exclusive on FerretDB too); a filtered delete alone is not (see the module docstring).
+        found = await self.collection.find_one({"_id": key})
+        if found is None or found["at"] > now - lease:
             return False
+        marker = {"_id": f"{key}#takeover#{found['at'].isoformat()}", "at": now, "expires_at": now + lease}
         try:
-            await self.collection.insert_one(doc)
+            await retry_transient(lambda: self.collection.insert_one(marker))
+        except DuplicateKeyError:
+            return False
+        await retry_transient(lambda: self.collection.delete_one({"_id": key, "at": found["at"]}))
+        try:
+            await retry_transient(lambda: self.collection.insert_one(doc))
             return True
         except DuplicateKeyError:
             return False

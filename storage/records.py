@@ -17,6 +17,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from storage.claims import Claims
 from storage.documents import utcnow
@@ -125,11 +126,18 @@ class RecordCollection:
             change["$set"] = dict(set_fields)
         if unset_fields:
             change["$unset"] = {name: "" for name in unset_fields}
-        return await self._write(
-            oid,
-            expected_version,
-            lambda: self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER),
-        )
+
+        async def write() -> Doc | None:
+            try:
+                return await self.collection.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+            except OperationFailure as exc:
+                # FerretDB reports a unique-index violation in findAndModify as InternalError (code 1), with
+                # SQLite's message; MongoDB raises DuplicateKeyError. Make both the same for the service layer.
+                if "UNIQUE constraint failed" in str(exc):
+                    raise DuplicateKeyError(str(exc), 11000) from exc
+                raise
+
+        return await self._write(oid, expected_version, write)
 
     async def delete(self, oid: ObjectId, expected_version: int | None = None) -> Doc | None:
         """Delete and return the record; None when the id (or expected version) does not match, or when a

@@ -16,8 +16,9 @@ from typing import TypeVar
 from pymongo.errors import OperationFailure
 
 T = TypeVar("T")
-ATTEMPTS = 6
+ATTEMPTS = 14
 FIRST_DELAY_SECONDS = 0.02
+MAX_DELAY_SECONDS = 1.0  # about 8 s in all before giving up
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -35,5 +36,5 @@ async def retry_transient(operation: Callable[[], Awaitable[T]]) -> T:
             if not is_transient(exc):
                 raise
         await asyncio.sleep(delay * (0.5 + random.random()))
-        delay *= 2
+        delay = min(delay * 2, MAX_DELAY_SECONDS)
     return await operation()

@@ -144,9 +144,11 @@ async def _check_links(
     current: Mapping[str, Any] | None,
     oid: ObjectId,
 ) -> None:
-    """Reference targets exist; unique values are free (409). Only values that change are checked."""
+    """Reference targets exist (400). Only values that change are checked.
+
+    Unique values are left to the collection's unique indexes (``_duplicate`` names the field on a conflict): a
+    pre-check would read the collection on every write, and on FerretDB, which uses no index for it, scan it."""
     errors: list[dict[str, str]] = []
-    conflicts: list[dict[str, str]] = []
     for field in definition.fields:
         value = values.get(field.name)
         if value is None or (current is not None and current.get(field.name) == value):
@@ -155,22 +157,26 @@ async def _check_links(
             target = parse_id(value)
             if target is None or not await ctx.ws.records(field.ref).exists({"_id": target}):
                 errors.append(field_error(field.name, f"No {field.ref} with id '{value}'."))
-        if field.unique and await ctx.ws.records(definition.name).exists({field.name: value, "_id": {"$ne": oid}}):
-            conflicts.append(field_error(field.name, "Another record already has this value."))
     if errors:
         raise ValidationFailed(f"Invalid {definition.name} record.", details=errors)
-    if conflicts:
-        raise Conflict(
-            f"A {definition.name} with this value already exists.", details=conflicts, code="duplicate_value"
-        )
 
 
-def _duplicate(definition: EntityDefinition) -> Conflict:
-    """A unique index refused the write (a concurrent writer took the value between check and write)."""
-    fields = [f.name for f in definition.fields if f.unique]
+async def _duplicate(
+    ctx: Context, definition: EntityDefinition, values: Mapping[str, Any], oid: ObjectId, error: DuplicateKeyError
+) -> Conflict:
+    """A unique index refused the write: name the field(s) another record holds the value of.
+
+    MongoDB says which index (``keyPattern``); FerretDB does not, so the values are looked up, on this rare path only.
+    """
+    unique = [f.name for f in definition.fields if f.unique and values.get(f.name) is not None]
+    pattern = (error.details or {}).get("keyPattern") or {}
+    fields = [name for name in unique if name in pattern]
+    if not fields:
+        records = ctx.ws.records(definition.name)
+        fields = [n for n in unique if await records.exists({n: values[n], "_id": {"$ne": oid}})] or unique
     return Conflict(
         f"A {definition.name} with this value already exists.",
-        details=[field_error(name, "Must be unique.") for name in fields],
+        details=[field_error(name, "Another record already has this value.") for name in fields],
         code="duplicate_value",
     )
 
@@ -225,8 +231,8 @@ async def _create(ctx: Context, principal: Principal, definition: EntityDefiniti
         stored = await ctx.ws.records(definition.name).insert(
             {**system, **final, "_score": scoring.score(definition, final)}
         )
-    except DuplicateKeyError:
-        raise _duplicate(definition) from None
+    except DuplicateKeyError as exc:
+        raise await _duplicate(ctx, definition, final, oid, exc) from None
     record = _record(stored)
     await ctx.runtime.bus.emit(
         RecordEvent(
@@ -293,8 +299,8 @@ async def _update(
         }
         try:
             stored = await records.update(oid, changes, removed, expected_version=doc.get("_version", 1))
-        except DuplicateKeyError:
-            raise _duplicate(definition) from None
+        except DuplicateKeyError as exc:
+            raise await _duplicate(ctx, definition, final, oid, exc) from None
         if stored is not None:
             record = _record(stored)
             await ctx.runtime.bus.emit(

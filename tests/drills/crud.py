@@ -63,7 +63,9 @@ class Clients:
 
     async def run_for(self, seconds: float) -> Ledger:
         self.stopping.clear()
-        connector = aiohttp.TCPConnector(limit=self.count, force_close=False)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so a request never goes out on a
+        # connection the server is closing at that moment (a client-side race, not a server fault).
+        connector = aiohttp.TCPConnector(limit=self.count, keepalive_timeout=2)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(
             self.base_url, connector=connector, timeout=timeout, headers=self.headers
@@ -86,7 +88,7 @@ class Clients:
                     self.ledger.server_errors.append((op, response.status, "outside the error envelope: " + text[:200]))
                 return response.status, (await response.json(content_type=None) if text else None)
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            self.ledger.no_answer[type(exc).__name__] += 1
+            self.ledger.no_answer[f"{op} {type(exc).__name__}: {str(exc)[:120]}"] += 1
             self.ledger.timeline.append((started, op, 0, time.monotonic() - started))
             await asyncio.sleep(0.05)  # a refused connection fails at once: do not spin
             return 0, None

@@ -62,6 +62,10 @@ async def test_every_operation_has_summary_and_error_envelope(client: httpx.Asyn
     records = document["paths"]["/api/records/{entity}/{record_id}"]
     assert {"401", "403", "404", "429", "503"} <= set(records["get"]["responses"])
     assert "Retry-After" in records["get"]["responses"]["429"]["headers"]
+    ok_headers = records["get"]["responses"]["200"]["headers"]
+    assert {"ETag", "X-Request-ID", "X-RateLimit-Remaining"} <= set(ok_headers)
+    assert ok_headers["X-Request-ID"] == {"$ref": "#/components/headers/X-Request-ID"}
+    assert set(document["components"]["headers"]) >= {"X-Request-ID", "Retry-After", "X-RateLimit-Reset"}
     assert {"409", "413"} <= set(document["paths"]["/api/records/{entity}"]["post"]["responses"])
     for method in ("put", "patch", "delete"):
         if method in records:

@@ -177,3 +177,24 @@ async def test_a_record_sent_back_as_read_may_carry_its_system_fields(client: ht
     forged = await client.put(url, json={**saved.json(), "created_by": "someone-else", "_score": 99}, headers=auth)
     assert forged.status_code == 400
     assert {d["field"] for d in forged.json()["error"]["details"]} == {"created_by", "_score"}
+
+
+async def test_a_conflict_names_the_unique_field_that_collides(client: httpx.AsyncClient, auth: Auth) -> None:
+    definition = {
+        "name": "member",
+        "fields": [
+            {"name": "badge", "type": "string", "unique": True},
+            {"name": "login", "type": "string", "unique": True},
+        ],
+    }
+    assert (await client.post("/api/schema/entities", json=definition, headers=auth)).status_code == 201
+    await make(client, auth, "member", badge="B1", login="ann")
+    other = await make(client, auth, "member", badge="B2", login="bob")
+    created = await client.post("/api/records/member", json={"badge": "B3", "login": "ann"}, headers=auth)
+    assert created.status_code == 409
+    assert [d["field"] for d in created.json()["error"]["details"]] == ["login"]
+    updated = await client.patch(f"/api/records/member/{other['id']}", json={"badge": "B1"}, headers=auth)
+    assert updated.status_code == 409
+    assert [d["field"] for d in updated.json()["error"]["details"]] == ["badge"]
+    listed = await client.get("/api/records/member", headers=auth)
+    assert {r["badge"] for r in listed.json()["data"]} == {"B1", "B2"}  # nothing of the refused writes stayed
