@@ -1,24 +1,66 @@
-"""Two `hari-gateway serve` processes on one database share the per-user budget (HARI_RATE_LIMIT_STORAGE=mongodb://)."""
+"""Two `hari-gateway serve` processes share the per-user budget through HARI_RATE_LIMIT_STORAGE (MongoDB or Redis)."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from pymongo import MongoClient
 
-from gateway.embedded_db import EmbeddedFerretDB
+from gateway.embedded_db import EmbeddedFerretDB, free_port
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT
 from tests.support.server import GatewayProcess
 
 
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on a free loopback port (.ci/run installs Debian's redis-server)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_two_processes_share_one_budget_in_redis(
+    ferretdb: EmbeddedFerretDB, db_prefix: str, tmp_path: Path, redis_url: str
+) -> None:
+    _two_processes_share_one_budget(ferretdb, db_prefix, tmp_path, redis_url)
+
+
 @pytest.mark.slow
 def test_two_processes_share_one_budget(ferretdb: EmbeddedFerretDB, db_prefix: str, tmp_path: Path) -> None:
+    _two_processes_share_one_budget(ferretdb, db_prefix, tmp_path, ferretdb.url)
+    with MongoClient(ferretdb.url) as mongo:  # the counters live in their own database of this deployment
+        assert mongo[f"{db_prefix}_ratelimits"]["windows"].count_documents({}) >= 1
+
+
+def _two_processes_share_one_budget(ferretdb: EmbeddedFerretDB, db_prefix: str, tmp_path: Path, store: str) -> None:
     env: dict[str, str | None] = {
         "HARI_MONGODB_URL": ferretdb.url,
         "HARI_DB_PREFIX": db_prefix,
-        "HARI_RATE_LIMIT_STORAGE": ferretdb.url,
+        "HARI_RATE_LIMIT_STORAGE": store,
         "HARI_RATE_LIMIT_AUTHENTICATED": "10/minute",
         "HARI_ADMIN_EMAIL": ADMIN_EMAIL,
         "HARI_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -53,5 +95,3 @@ def test_two_processes_share_one_budget(ferretdb: EmbeddedFerretDB, db_prefix: s
     finally:
         first.kill()
         second.kill()
-    with MongoClient(ferretdb.url) as mongo:  # the counters live in their own database of this deployment
-        assert mongo[f"{db_prefix}_ratelimits"]["windows"].count_documents({}) >= 1
