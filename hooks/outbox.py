@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.documents import WebhookClaim, WebhookDelivery, WebhookSubscription
@@ -66,17 +67,22 @@ class Outbox:
 
     # --- written by the service layer, inside the write's service call ---------------------
 
-    async def insert(self, entries: list[Doc]) -> None:
-        """Insert entries; ones already there (same ``key``) are left as they are."""
+    async def insert(self, entries: list[Doc]) -> bool:
+        """Insert entries; ones already there (same ``key``) are left as they are.
+
+        Returns True when every entry was new (so the ``_id`` each entry got is the stored one).
+        """
         if not entries:
-            return
+            return True
         try:
             await self.deliveries.insert_many(entries, ordered=False)
         except BulkWriteError as exc:
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
+            return False
         except DuplicateKeyError:
-            pass
+            return False
+        return True
 
     async def confirm(
         self,
@@ -87,14 +93,33 @@ class Outbox:
         post_event_id: str,
         post_body: str,
         record_id: str | None,
+        staged: list[tuple[Any, str]] | None = None,
     ) -> int:
-        """Make the staged entries of ``write_id`` sendable; the post_ entries get the stored record."""
+        """Make the staged entries of ``write_id`` sendable; the post_ entries get the stored record.
+
+        ``staged`` lists the (``_id``, event) of the entries this process staged: they are then updated by
+        ``_id`` (the only lookup FerretDB pushes down) instead of scanning the outbox for ``write_id``.
+        """
         now = utcnow()
         seq = next_seq()
         waiting = {"write_id": write_id, "status": {"$in": [STAGED, DISCARDED]}}
         common: Doc = {"status": PENDING, "next_attempt_at": now, "updated_at": now}
         if record_id:  # a create learns its id only now
             common.update(record_id=record_id, record_key=record_key(entity, record_id, write_id))
+        if staged is not None:
+            post_set = {**common, "seq": seq + 1, "body": post_body, "event_id": post_event_id}
+            pre_set = {**common, "seq": seq}
+            # FerretDB pushes a filter down only when it is ``_id`` alone: read by ``_id``, check, write by ``_id``.
+            # Only the recovery sweep changes a staged entry meanwhile, and only after ``stage_timeout``.
+            updates = []
+            for oid, event in staged:
+                entry = await self.deliveries.find_one({"_id": oid}, {"status": 1})
+                if entry is not None and entry.get("status") in (STAGED, DISCARDED):
+                    updates.append(UpdateOne({"_id": oid}, {"$set": post_set if event == post_event else pre_set}))
+            if not updates:
+                return 0
+            result = await self.deliveries.bulk_write(updates, ordered=False)
+            return result.modified_count
         pre = await self.deliveries.update_many({**waiting, "event": pre_event}, {"$set": {**common, "seq": seq}})
         post = await self.deliveries.update_many(
             {**waiting, "event": post_event},
@@ -104,22 +129,28 @@ class Outbox:
 
     # --- the worker -------------------------------------------------------------------------
 
-    async def due(self, now: datetime, exclude_targets: Iterable[str], limit: int) -> list[Doc]:
-        query: Doc = {"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
-        excluded = list(exclude_targets)
-        if excluded:
-            query["target"] = {"$nin": excluded}
-        return await self.deliveries.find(query).sort([("seq", 1)]).limit(limit).to_list()
+    async def heads(self, now: datetime, exclude_targets: Iterable[str], limit: int, scan: int = 5000) -> list[Doc]:
+        """Due entries that are the earliest pending entry of their record and subscription, in ``seq`` order.
 
-    async def blocked(self, entry: Doc) -> bool:
-        """True while an earlier entry for the same record and subscription is still to be sent."""
-        earlier = {
-            "subscription_id": entry["subscription_id"],
-            "record_key": entry["record_key"],
-            "status": PENDING,
-            "seq": {"$lt": entry["seq"]},
-        }
-        return await self.deliveries.find_one(earlier, {"_id": 1}) is not None
+        One scan of the pending entries (without their bodies: ``claim`` re-reads the winner by ``_id``) replaces
+        ``due`` plus one ``blocked`` query per candidate, as FerretDB scans the whole collection for each.
+        ``scan`` caps the pending entries looked at: they are the earliest ones, so every entry considered also
+        sees all that precede it.
+        """
+        excluded = set(exclude_targets)
+        cursor = self.deliveries.find({"status": PENDING}, {"body": 0}).sort([("seq", 1)]).limit(scan)
+        seen: set[tuple[str, str]] = set()
+        found: list[Doc] = []
+        for entry in await cursor.to_list():
+            key = (entry["subscription_id"], entry["record_key"])
+            if key in seen:
+                continue  # an earlier entry of this record and subscription is still to be sent
+            seen.add(key)
+            if entry["next_attempt_at"] <= now and entry["lease_until"] <= now and entry["target"] not in excluded:
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
 
     async def claim(self, entry: Doc, now: datetime, lease_seconds: float, worker_id: str) -> Doc | None:
         """Take ``entry`` for ``lease_seconds``; None when another worker holds it (or it is done).
@@ -175,8 +206,11 @@ class Outbox:
         }
         if status == DELIVERED:
             change["delivered_at"] = now
-        await self.deliveries.update_one({"_id": entry["_id"], "status": PENDING}, {"$set": change})
+        # By ``_id`` alone (FerretDB scans for any other filter): the entry is ours while we hold its claim.
+        await self.deliveries.update_one({"_id": entry["_id"]}, {"$set": change})
         await self.claims.delete_many({"entry_id": str(entry["_id"])})
+        if not entry.get("attempts"):
+            return  # never rescheduled, so it pushed no later entry back (see ``reschedule``)
         # Entries queued behind this one for the same record may go now.
         await self.deliveries.update_many(
             {
@@ -195,7 +229,7 @@ class Outbox:
     ) -> None:
         now = utcnow()
         await self.deliveries.update_one(
-            {"_id": entry["_id"], "status": PENDING},
+            {"_id": entry["_id"]},  # ours while we hold its claim; ``_id`` alone is what FerretDB pushes down
             {
                 "$set": {
                     "attempts": attempts,

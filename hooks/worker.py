@@ -23,6 +23,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,9 @@ log = logging.getLogger("hari.webhooks")
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 JITTER = 0.2  # each backoff step is scaled by a random factor in [1 - JITTER, 1 + JITTER]
 WORKSPACE_REFRESH_SECONDS = 10.0
+# Passes start at most this often: each scans the outbox (a full scan on FerretDB), and a wake per write
+# would otherwise keep the database busy under write load. Deliveries wait at most this much longer.
+MIN_PASS_GAP_SECONDS = 0.1
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by", "_score"})
 
 
@@ -99,6 +103,7 @@ class DeliveryWorker:
         self._names: list[str] = []
         self._names_at = -math.inf
         self._swept_at = -math.inf
+        self.on_unsubscribe: Callable[[str], None] | None = None  # told the workspace of a 410 unsubscribe
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -129,7 +134,12 @@ class DeliveryWorker:
         self._wake.set()
 
     async def _run(self) -> None:
+        last = -math.inf
         while True:
+            gap = MIN_PASS_GAP_SECONDS - (time.monotonic() - last)
+            if gap > 0:
+                await asyncio.sleep(gap)
+            last = time.monotonic()
             self._wake.clear()
             try:
                 claimed = await self.run_once()
@@ -176,12 +186,12 @@ class DeliveryWorker:
         while self._free() > 0:
             now = ob.utcnow()
             saturated = [t for t, n in self._inflight.items() if n >= self.policy.per_target]
-            candidates = await box.due(now, saturated, limit=self._free() * 4 + 16)
+            candidates = await box.heads(now, saturated, limit=self._free() * 4 + 16)
             progress = 0
             for entry in candidates:
                 if self._free() <= 0:
                     break
-                if self._inflight[entry["target"]] >= self.policy.per_target or await box.blocked(entry):
+                if self._inflight[entry["target"]] >= self.policy.per_target:
                     continue
                 got = await box.claim(entry, now, self.policy.lease, self.id)
                 if got is None:
@@ -240,6 +250,8 @@ class DeliveryWorker:
                 entry, ob.FAILED, attempts=attempts, status_code=410, error="410 Gone: the subscription was removed"
             )
             await box.unsubscribe(entry["subscription_id"], "unsubscribed: the target answered 410 Gone")
+            if self.on_unsubscribe is not None:
+                self.on_unsubscribe(box.ws.name)
         elif outcome.retryable and attempts < self.policy.max_attempts:
             delay = self.policy.backoff(attempts, outcome.retry_after)
             self._next_due = min(self._next_due, time.monotonic() + delay)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets as secrets_module
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ MIN_SECRET_LENGTH = 16
 MAX_URL_LENGTH = 2048
 MAX_PAGE_SIZE = 100
 _WRITES_REMEMBERED = 10_000
+SUBSCRIPTION_CACHE_SECONDS = 2.0
 
 
 class HookRejected(ApiError):
@@ -69,6 +71,7 @@ class _Staged:
 
     staged: bool
     post_subscriptions: list[Any] = field(default_factory=list)
+    entries: list[tuple[Any, str]] | None = None  # (_id, event) of the staged entries, when all were new
 
 
 class Webhooks:
@@ -95,6 +98,7 @@ class Webhooks:
             DeliveryWorker(runtime.storage, self.sender, self.box, self.policy) if settings.webhook_worker else None
         )
         self._writes: OrderedDict[str, _Staged] = OrderedDict()
+        self._subs: dict[str, tuple[float, list[Any]]] = {}  # workspace -> (loaded at, its subscriptions)
         self._unsubscribe: list[Any] = []
 
     def install(self) -> None:
@@ -103,6 +107,7 @@ class Webhooks:
             bus.on(event, self._on_post) for event in PRE_OF
         ]
         if self.worker is not None:
+            self.worker.on_unsubscribe = self.forget_subscriptions
             self.worker.start()
 
     async def close(self) -> None:
@@ -119,10 +124,25 @@ class Webhooks:
 
     # --- bus handlers ---------------------------------------------------------------------------------
 
+    def forget_subscriptions(self, workspace: str) -> None:
+        """Drop the cached subscriptions of ``workspace`` (called on subscribe / unsubscribe)."""
+        self._subs.pop(workspace, None)
+
     async def _matching(self, ws: WorkspaceStore, entity: str, events: list[str]) -> list[Any]:
-        model = ws.model(WebhookSubscription)
-        query = {"event": {"$in": events}, "entity": {"$in": [entity, "*"]}}
-        return await model.find(query).sort([("created_at", 1), ("_id", 1)]).to_list()
+        """The workspace's subscriptions for ``entity`` and ``events``, from a short-lived per-workspace cache.
+
+        Every write needs them, and FerretDB scans the collection for any filter but ``_id``. This process
+        drops the cache on its own subscribe/unsubscribe; other processes see a change within
+        ``SUBSCRIPTION_CACHE_SECONDS`` (a delivery to a removed subscription is cancelled by the worker).
+        """
+        cached = self._subs.get(ws.name)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > SUBSCRIPTION_CACHE_SECONDS:
+            model = ws.model(WebhookSubscription)
+            subs = await model.find({}).sort([("created_at", 1), ("_id", 1)]).to_list()
+            cached = (now, subs)
+            self._subs[ws.name] = cached
+        return [s for s in cached[1] if s.event in events and s.entity in (entity, "*")]
 
     def _remember(self, write_id: str, staged: _Staged) -> None:
         self._writes[write_id] = staged
@@ -140,9 +160,14 @@ class Webhooks:
                 if replacement is not None:
                     changed = event.record = replacement
         queued = [s for s in subs if not (s.blocking and s.event == event.event)]
-        self._remember(event.write_id, _Staged(bool(queued), [s for s in queued if s.event == post_event]))
+        staged = _Staged(bool(queued), [s for s in queued if s.event == post_event])
+        self._remember(event.write_id, staged)
         if queued:
-            await ob.Outbox(ws).insert([self._staged_entry(event, sub) for sub in queued])
+            entries = [self._staged_entry(event, sub) for sub in queued]
+            for entry in entries:
+                entry["_id"] = ObjectId()
+            if await ob.Outbox(ws).insert(entries):
+                staged.entries = [(entry["_id"], entry["event"]) for entry in entries]
         return changed
 
     def _staged_entry(self, event: RecordEvent, sub: Any) -> dict[str, Any]:
@@ -212,7 +237,14 @@ class Webhooks:
             return
         if remembered.staged:
             await box.confirm(
-                event.write_id, event.entity, PRE_OF[event.event], event.event, event.id, body, _record_id(event)
+                event.write_id,
+                event.entity,
+                PRE_OF[event.event],
+                event.event,
+                event.id,
+                body,
+                _record_id(event),
+                remembered.entries,
             )
             self.wake(ws.name)
 
@@ -248,6 +280,7 @@ class Webhooks:
         where = f"The blocking {event.event} hook {sub.target_url}"
         if outcome.gone:  # the receiver is gone: unsubscribe it, and do not let it block writes
             await ob.Outbox(ws).unsubscribe(str(sub.id), "unsubscribed: the target answered 410 Gone")
+            self.forget_subscriptions(ws.name)
             return None
         if outcome.status is None:
             raise HookUnreachable(f"{where} did not answer ({outcome.error}); the write was not made.")
@@ -389,6 +422,7 @@ async def subscribe(ctx: Context, data: Any) -> dict[str, Any]:
         created_by=principal.user_id,
     )
     await sub.insert()
+    _engine(ctx).forget_subscriptions(ctx.ws.name)
     return subscription_view(sub, secret)
 
 
@@ -416,6 +450,7 @@ async def unsubscribe(ctx: Context, subscription_id: str) -> None:
     ctx.require(Permission.webhooks_manage)
     sub = await _load(ctx, subscription_id)
     await ob.Outbox(ctx.ws).unsubscribe(str(sub.id), "unsubscribed")
+    _engine(ctx).forget_subscriptions(ctx.ws.name)
 
 
 def delivery_view(doc: dict[str, Any]) -> dict[str, Any]:
