@@ -173,15 +173,7 @@ class Webhooks:
     def _staged_entry(self, event: RecordEvent, sub: Any) -> dict[str, Any]:
         is_pre = sub.event == event.event
         event_id = event.id if is_pre else uuid.uuid4().hex  # the post_ event's id is set when confirmed
-        body = encode_body(
-            event_id=event_id,
-            event=sub.event,
-            entity=event.entity,
-            operation=event.operation,
-            record=event.record,
-            previous=event.previous,
-            occurred_at=event.occurred_at,
-        )
+        body = _event_body(event, event_id=event_id, name=sub.event)
         return self.entry_doc(event, sub, event_id, body, ob.STAGED)
 
     def entry_doc(self, event: RecordEvent, sub: Any, event_id: str, body: str, status: str) -> dict[str, Any]:
@@ -217,15 +209,7 @@ class Webhooks:
         ws = await self.runtime.storage.workspace(event.workspace)
         remembered = self._writes.pop(event.write_id, None)
         box = ob.Outbox(ws)
-        body = encode_body(
-            event_id=event.id,
-            event=event.event,
-            entity=event.entity,
-            operation=event.operation,
-            record=event.record,
-            previous=event.previous,
-            occurred_at=event.occurred_at,
-        )
+        body = _event_body(event)
         if remembered is None:  # no pre_ event seen here: look everything up
             subs = await self._matching(ws, event.entity, [event.event])
             await box.insert([self.entry_doc(event, sub, event.id, body, ob.PENDING) for sub in subs])
@@ -252,15 +236,7 @@ class Webhooks:
 
     async def _call_blocking(self, ws: WorkspaceStore, sub: Any, event: RecordEvent) -> dict[str, Any] | None:
         """Call a blocking subscription now; its 2xx ``{"record": {...}}`` replaces the values to save."""
-        body = encode_body(
-            event_id=event.id,
-            event=event.event,
-            entity=event.entity,
-            operation=event.operation,
-            record=event.record,
-            previous=event.previous,
-            occurred_at=event.occurred_at,
-        )
+        body = _event_body(event)
         try:
             secret = self.box.open(sub.secret_sealed)
         except InvalidToken:
@@ -559,3 +535,16 @@ async def send_test(ctx: Context, subscription_id: str) -> dict[str, Any]:
         "duration_ms": outcome.duration_ms,
         "event_id": event.id,
     }
+
+
+def _event_body(event: RecordEvent, *, event_id: str | None = None, name: str | None = None) -> str:
+    """The delivery body of ``event`` (or of its sibling ``name`` event with its own ``event_id``)."""
+    return encode_body(
+        event_id=event_id or event.id,
+        event=name or event.event,
+        entity=event.entity,
+        operation=event.operation,
+        record=event.record,
+        previous=event.previous,
+        occurred_at=event.occurred_at,
+    )
