@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from storage.documents import utcnow
 from storage.transient import retry_transient
@@ -26,6 +26,11 @@ class Claims:
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[COLLECTION]
+        # key -> "at" of the claims this process holds, and of those it could not release (the database went
+        # away): the latter are removed on their key's next take, so a database crash does not block those keys
+        # until their lease ends.
+        self._held: dict[str, datetime] = {}
+        self._unreleased: dict[str, datetime] = {}
 
     async def take(self, key: str, *, lease: timedelta | None = None, expires_at: datetime | None = None) -> bool:
         """True for exactly one of several concurrent callers with the same ``key``.
@@ -33,12 +38,18 @@ class Claims:
         With a ``lease``, a claim older than the lease was left by a holder that died, and is taken over by the one
         caller that inserts the take-over marker named after that stale claim.
         """
+        left = self._unreleased.pop(key, None)
+        if left is not None:
+            await retry_transient(lambda: self.collection.delete_one({"_id": key, "at": left}))
         now = utcnow()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored (BSON dates are milliseconds)
         doc: dict[str, Any] = {"_id": key, "at": now}
         if expires_at is not None:
             doc["expires_at"] = expires_at
         try:
             await retry_transient(lambda: self.collection.insert_one(doc))
+            if lease is not None:  # only leased claims are released; the others expire
+                self._held[key] = now
             return True
         except DuplicateKeyError:
             if lease is None:
@@ -56,6 +67,7 @@ class Claims:
         await retry_transient(lambda: self.collection.delete_one({"_id": key, "at": found["at"]}))
         try:
             await retry_transient(lambda: self.collection.insert_one(doc))
+            self._held[key] = now
             return True
         except DuplicateKeyError:
             return False
@@ -64,7 +76,14 @@ class Claims:
         return await self.collection.find_one({"_id": key}, {"_id": 1}) is not None
 
     async def release(self, key: str) -> None:
-        await retry_transient(lambda: self.collection.delete_one({"_id": key}))
+        at = self._held.pop(key, None)
+        query: dict[str, Any] = {"_id": key} if at is None else {"_id": key, "at": at}
+        try:
+            await retry_transient(lambda: self.collection.delete_one(query))
+        except PyMongoError:
+            if at is not None:
+                self._unreleased[key] = at
+            raise
 
     async def purge_expired(self) -> None:
         """No TTL index on FerretDB: claims that carry ``expires_at`` are removed by whoever calls this."""
