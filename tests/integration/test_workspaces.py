@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 
 from gateway.access import workspace_name
 from gateway.embedded_db import EmbeddedFerretDB
 from gateway.errors import BadRequest
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, login
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from tests.support.cli import run_cli
 from tests.support.identity import bearer, create_key
 
 ACME_ADMIN = "boss@acme.example"
@@ -43,24 +40,10 @@ def test_a_host_and_header_that_disagree_are_refused() -> None:
         workspace_name("acme.localhost", "globex", "default", ["localhost"])
 
 
-def _cli(ferretdb: EmbeddedFerretDB, db_prefix: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HARI_")},
-        "HARI_MONGODB_URL": ferretdb.url,
-        "HARI_DB_PREFIX": db_prefix,
-        "HARI_ARGON2_TIME_COST": "1",
-        "HARI_ARGON2_MEMORY_COST": "8192",
-        **extra_env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
 @pytest.fixture
 async def acme(client: httpx.AsyncClient, ferretdb: EmbeddedFerretDB, db_prefix: str) -> dict[str, str]:
     """Workspace ``acme`` made with the CLI, with its own admin; returns that admin's auth headers for acme."""
-    done = _cli(
+    done = run_cli(
         ferretdb,
         db_prefix,
         *("create-workspace", "acme", "--admin-email", ACME_ADMIN, "--admin-password", ACME_PASSWORD),
@@ -186,8 +169,8 @@ def _items(body: object) -> list:
 
 
 def test_cli_workspace_without_an_admin_says_how_to_add_one(ferretdb: EmbeddedFerretDB, db_prefix: str) -> None:
-    done = _cli(ferretdb, db_prefix, "create-workspace", "globex")
+    done = run_cli(ferretdb, db_prefix, "create-workspace", "globex")
     assert done.returncode == 0, done.stderr
     assert "create-user --workspace globex" in done.stdout
-    bad = _cli(ferretdb, db_prefix, "create-workspace", "Not_Valid")
+    bad = run_cli(ferretdb, db_prefix, "create-workspace", "Not_Valid")
     assert bad.returncode == 1 and "Invalid workspace name" in bad.stderr
